@@ -1,0 +1,52 @@
+/**
+ * Who is calling, derived once from verified token claims, and the
+ * permission vocabulary of contract.md ("Who may do what").
+ */
+import { z } from "zod";
+
+export const PERMISSIONS = {
+  viewTenant: "view:tenant",
+  manageOperations: "manage:operations:tenant",
+} as const;
+
+/** The claims this service reads (contract.md, "Access token claims"). Others are ignored. */
+export const Claims = z.object({
+  sub: z.string().min(1).max(255),
+  tenant_id: z.uuid().nullish(),
+  permissions: z.array(z.string().max(255)).max(500).nullish(),
+  is_system_admin: z.boolean().nullish(),
+  role: z.string().max(255).nullish(),
+  customer_id: z.string().min(1).max(255).nullish(),
+});
+export type Claims = z.infer<typeof Claims>;
+
+export interface Principal {
+  userId: string;
+  tenantId: string | null;
+  isSystemAdmin: boolean;
+  permissions: ReadonlySet<string>;
+  role: string | null;
+  /** The customer record of a customer user: `customer_id`, else `sub`. */
+  customerId: string;
+}
+
+export function toPrincipal(claims: Claims): Principal {
+  return {
+    userId: claims.sub,
+    tenantId: claims.tenant_id ?? null,
+    isSystemAdmin: claims.is_system_admin === true,
+    permissions: new Set(claims.permissions ?? []),
+    role: claims.role?.trim() ? claims.role : null,
+    customerId: claims.customer_id ?? claims.sub,
+  };
+}
+
+/** Reads every communication of the tenant. */
+export const canReadTenant = (p: Principal) =>
+  p.isSystemAdmin || p.permissions.has(PERMISSIONS.viewTenant) || p.permissions.has(PERMISSIONS.manageOperations);
+
+/** Creates communications and applies provider status updates. */
+export const canManage = (p: Principal) => p.isSystemAdmin || p.permissions.has(PERMISSIONS.manageOperations);
+
+/** A customer: no role and no admin permission. Reads only their own communications. */
+export const isCustomer = (p: Principal) => !canReadTenant(p) && p.role === null;

@@ -1,0 +1,267 @@
+/**
+ * Every request and response shape of the communications routes, declared
+ * once: these Zod schemas validate requests (through @hono/zod-openapi,
+ * which builds on @hono/zod-validator), type the handlers, and generate the
+ * OpenAPI document served at /openapi.json.
+ */
+import { z } from "@hono/zod-openapi";
+import { COMMUNICATION_TYPES, DIRECTIONS, STATUSES } from "../db/schema";
+import { LANGUAGES } from "../i18n/messages";
+
+const EXAMPLE_ID = "0195f3c2-6d1e-7b4a-9c3e-1a2b3c4d5e6f";
+const EXAMPLE_TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+const EXAMPLE_CUSTOMER = "3b2a1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d";
+const EXAMPLE_DELIVERY = "8e7d6c5b-4a39-4281-9f0e-d1c2b3a4f5e6";
+
+/** Query parameters that are present but empty (`customer_id=`) mean "not given". */
+const optionalParam = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
+const uuid = () => z.uuid();
+const isoDateTime = () => z.iso.datetime({ offset: true });
+
+export const CommunicationType = z.enum(COMMUNICATION_TYPES).openapi("CommunicationType");
+export const Direction = z.enum(DIRECTIONS).openapi("Direction");
+export const Status = z.enum(STATUSES).openapi("Status");
+
+const tenantIdParam = optionalParam(uuid()).openapi({
+  param: { name: "tenant_id", in: "query" },
+  description: "Tenant ID. Optional if in the token; required for system administrators.",
+  example: EXAMPLE_TENANT,
+});
+const languageParam = optionalParam(z.string().max(35)).openapi({
+  param: { name: "language", in: "query" },
+  description: `Language of response messages: ${LANGUAGES.join(", ")}. Anything else falls back to en. Without it, Accept-Language is honoured.`,
+  example: "en",
+});
+
+/** Query of every route: tenant and language. */
+export const CommonQuery = z.object({ tenant_id: tenantIdParam, language: languageParam });
+
+export const MAX_PAGE = 1000;
+
+export const ListQuery = CommonQuery.extend({
+  page: optionalParam(z.coerce.number().int().min(1).max(MAX_PAGE)).openapi({
+    param: { name: "page", in: "query" },
+    description: `Page number (1-${MAX_PAGE}). Use \`cursor\` for deeper walks.`,
+    example: 1,
+  }),
+  limit: optionalParam(z.coerce.number().int().min(1).max(100)).openapi({
+    param: { name: "limit", in: "query" },
+    description: "Items per page (1-100, default 10).",
+    example: 10,
+  }),
+  cursor: optionalParam(z.string().max(200)).openapi({
+    param: { name: "cursor", in: "query" },
+    description:
+      "Opaque `next_cursor` of a previous page. Stable under concurrent inserts; cannot be combined with `page`.",
+  }),
+  customer_id: optionalParam(uuid()).openapi({
+    param: { name: "customer_id", in: "query" },
+    description: "Filter by customer. Customers may only pass their own (or omit it).",
+    example: EXAMPLE_CUSTOMER,
+  }),
+  delivery_id: optionalParam(uuid()).openapi({
+    param: { name: "delivery_id", in: "query" },
+    description: "Filter by delivery.",
+    example: EXAMPLE_DELIVERY,
+  }),
+  type: optionalParam(CommunicationType).openapi({
+    param: { name: "type", in: "query" },
+    description: "Filter by type.",
+  }),
+  status: optionalParam(Status).openapi({ param: { name: "status", in: "query" }, description: "Filter by status." }),
+  direction: optionalParam(Direction).openapi({
+    param: { name: "direction", in: "query" },
+    description: "Filter by direction.",
+  }),
+  created_after: optionalParam(isoDateTime()).openapi({
+    param: { name: "created_after", in: "query" },
+    description: "Only communications created at or after this ISO 8601 time.",
+    example: "2026-01-01T00:00:00Z",
+  }),
+  created_before: optionalParam(isoDateTime()).openapi({
+    param: { name: "created_before", in: "query" },
+    description: "Only communications created before this ISO 8601 time.",
+  }),
+  sort_order: optionalParam(z.enum(["desc", "asc"])).openapi({
+    param: { name: "sort_order", in: "query" },
+    description: "`desc` (newest first, default) or `asc`.",
+  }),
+});
+export type ListQuery = z.infer<typeof ListQuery>;
+
+export const IdParams = z.object({
+  id: uuid().openapi({ param: { name: "id", in: "path" }, example: EXAMPLE_ID }),
+});
+
+const shortText = (max: number) => z.string().max(max);
+
+const Attachment = z
+  .looseObject({
+    name: shortText(255).optional(),
+    type: shortText(255).optional(),
+    url: z.url({ protocol: /^https?$/ }).max(2048),
+    size: z.number().int().min(0).optional(),
+  })
+  .openapi("Attachment");
+
+/** Provider keys beyond the documented ones are kept as given (contract.md). */
+export const CommunicationDetails = z
+  .looseObject({
+    sender: z
+      .looseObject({
+        user_id: shortText(255).optional(),
+        system_component: shortText(255).optional(),
+        phone: shortText(64).optional(),
+        email: shortText(320).optional(),
+      })
+      .optional(),
+    recipient: z
+      .looseObject({
+        phone: shortText(64).optional(),
+        email: shortText(320).optional(),
+        name: shortText(255).optional(),
+      })
+      .optional(),
+    template_id: shortText(255).optional(),
+    template_variables: z.record(z.string(), z.unknown()).optional(),
+    attachments: z.array(Attachment).max(50).optional(),
+  })
+  .openapi("CommunicationDetails", {
+    example: {
+      sender: { user_id: EXAMPLE_ID, system_component: "delivery_notifications", phone: "+15551234567" },
+      recipient: { phone: "+19876543210", name: "John Doe" },
+      template_id: "delivery-on-way",
+      template_variables: { delivery_id: "1234", delivery_window: "2-4pm" },
+      attachments: [
+        {
+          name: "delivery_details.pdf",
+          type: "application/pdf",
+          url: "https://example.com/attachments/delivery_details.pdf",
+          size: 245678,
+        },
+      ],
+    },
+  });
+
+/** Body of POST. Unknown top-level keys (including server-owned ones) are rejected. */
+export const CreateBody = z
+  .strictObject({
+    customer_id: uuid(),
+    delivery_id: uuid().nullish(),
+    type: CommunicationType,
+    direction: Direction.default("outbound"),
+    status: Status.default("sent"),
+    content: z.string().max(100_000).nullish(),
+    communication_details: CommunicationDetails.default({}),
+  })
+  .openapi("CreateCommunication", {
+    example: {
+      customer_id: EXAMPLE_CUSTOMER,
+      delivery_id: EXAMPLE_DELIVERY,
+      type: "sms",
+      direction: "outbound",
+      status: "sent",
+      content: "Your delivery #1234 is on its way and will arrive between 2-4pm today.",
+      communication_details: {
+        sender: { user_id: EXAMPLE_ID, system_component: "delivery_notifications", phone: "+15551234567" },
+        recipient: { phone: "+19876543210", name: "John Doe" },
+        template_id: "delivery-on-way",
+        template_variables: { delivery_id: "1234", delivery_window: "2-4pm" },
+      },
+    },
+  });
+export type CreateBody = z.infer<typeof CreateBody>;
+
+/** Body of PATCH: a provider's status event. */
+export const StatusUpdateBody = z
+  .strictObject({
+    status: Status,
+    occurred_at: isoDateTime().openapi({ description: "When the provider says the event happened (ISO 8601)." }),
+    details: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: "Provider payload to keep with the event (provider name, event id, error code...)." }),
+  })
+  .openapi("StatusUpdate", {
+    example: { status: "delivered", occurred_at: "2026-11-28T14:03:11Z", details: { provider: "twilio" } },
+  });
+export type StatusUpdateBody = z.infer<typeof StatusUpdateBody>;
+
+export const IdempotencyHeaders = z.object({
+  "idempotency-key": optionalParam(
+    z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[\x21-\x7e]+$/),
+  ).openapi({
+    param: { name: "Idempotency-Key", in: "header" },
+    description:
+      "Makes the create safe to retry for 24 hours: the same key with the same body returns the original response and creates nothing; with another body it is a 409.",
+    example: "3f1a9c7e-webhook-81723",
+  }),
+});
+
+const timestamp = z.string().openapi({ format: "date-time", example: "2026-11-28T14:02:55.120Z" });
+
+export const Communication = z
+  .object({
+    id: z.string().openapi({ format: "uuid", example: EXAMPLE_ID }),
+    tenant_id: z.string().openapi({ format: "uuid", example: EXAMPLE_TENANT }),
+    customer_id: z.string().openapi({ format: "uuid", example: EXAMPLE_CUSTOMER }),
+    delivery_id: z.string().nullable().openapi({ format: "uuid", example: EXAMPLE_DELIVERY }),
+    type: CommunicationType,
+    direction: Direction,
+    status: Status,
+    content: z.string().nullable(),
+    communication_details: z.record(z.string(), z.unknown()),
+    created_by: z.string(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .openapi("Communication");
+export type Communication = z.infer<typeof Communication>;
+
+export const CommunicationEvent = z
+  .object({
+    id: z.string().openapi({ format: "uuid" }),
+    communication_id: z.string().openapi({ format: "uuid" }),
+    from_status: Status,
+    status: Status,
+    occurred_at: timestamp,
+    recorded_at: timestamp,
+    details: z.record(z.string(), z.unknown()),
+  })
+  .openapi("CommunicationEvent");
+
+const successEnvelope = <T extends z.ZodRawShape>(name: string, shape: T) =>
+  z
+    .object({ success: z.literal(true), message: z.string().openapi({ description: "Localised." }), ...shape })
+    .openapi(name);
+
+export const ListResponse = successEnvelope("CommunicationList", {
+  communications: z.array(Communication),
+  total: z.number().int().openapi({ description: "Matching communications across all pages." }),
+  page: z.number().int().nullable().openapi({ description: "The page served; null when `cursor` was used." }),
+  limit: z.number().int(),
+  total_pages: z.number().int(),
+  next_cursor: z
+    .string()
+    .nullable()
+    .openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
+});
+export const ItemResponse = successEnvelope("CommunicationItem", { communication: Communication });
+export const EventsResponse = successEnvelope("CommunicationEvents", { events: z.array(CommunicationEvent) });
+
+export const ErrorResponse = z
+  .object({
+    success: z.literal(false),
+    message: z.string().openapi({ description: "Localised.", example: "Unauthorized" }),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: "Present on validation errors: each offending field and what is wrong (localised)." }),
+  })
+  .openapi("Error");

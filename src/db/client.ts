@@ -1,0 +1,170 @@
+/**
+ * The request's database handle: a D1 Sessions API session (read replicas
+ * with read-your-own-writes through bookmarks), wrapped so that every query
+ *  - adds its D1 `meta` (rows read/written, duration) to the request's stats,
+ *    which feed the log line and the Server-Timing header;
+ *  - is retried with backoff when it is a read and D1 reports one of the
+ *    transient errors Cloudflare lists as retryable;
+ *  - surfaces "D1 is unavailable" as one typed error (503 + Retry-After).
+ * Writes are never retried here: a create is made safe to retry by the
+ * caller's Idempotency-Key instead.
+ *
+ * @see https://developers.cloudflare.com/d1/best-practices/read-replication/
+ * @see https://developers.cloudflare.com/d1/best-practices/retry-queries/
+ */
+import { drizzle } from "drizzle-orm/d1";
+import { unavailable } from "../lib/errors";
+import * as schema from "./schema";
+
+export interface DbStats {
+  queries: number;
+  rowsRead: number;
+  rowsWritten: number;
+  /** Wall time spent waiting on D1, in ms. */
+  durationMs: number;
+}
+
+export const newDbStats = (): DbStats => ({ queries: 0, rowsRead: 0, rowsWritten: 0, durationMs: 0 });
+
+const RETRYABLE = [
+  "Network connection lost",
+  "storage caused object to be reset",
+  "reset because its code was updated",
+];
+const UNAVAILABLE = [
+  ...RETRYABLE,
+  "D1 DB is overloaded",
+  "Too many requests queued",
+  "Cannot resolve D1 DB due to transient issue",
+  "internal error",
+];
+
+const matches = (err: unknown, needles: string[]) => {
+  const text = String(err instanceof Error ? err.message : err);
+  return needles.some((n) => text.includes(n));
+};
+
+export const isRetryable = (err: unknown) => matches(err, RETRYABLE);
+
+/** Attempts for a read: the first plus two retries (about 25 ms, then 100 ms, with jitter). */
+const READ_ATTEMPTS = 3;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withRetry<T>(isRead: boolean, run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (isRead && attempt < READ_ATTEMPTS && isRetryable(err)) {
+        await sleep(25 * 4 ** (attempt - 1) * (0.5 + Math.random()));
+        continue;
+      }
+      throw matches(err, UNAVAILABLE) ? unavailable(err) : err;
+    }
+  }
+}
+
+const isReadSql = (sql: string) => /^\s*(select|with)\b/i.test(sql);
+
+type Meta = { rows_read?: number; rows_written?: number; duration?: number } | undefined;
+
+function record(stats: DbStats, metas: Meta[], elapsed: number) {
+  stats.queries += metas.length;
+  for (const m of metas) {
+    stats.rowsRead += m?.rows_read ?? 0;
+    stats.rowsWritten += m?.rows_written ?? 0;
+  }
+  stats.durationMs += elapsed;
+}
+
+type Source = D1Database | D1DatabaseSession;
+
+/** A bound statement that remembers its SQL, so reads can be told from writes. */
+class Statement {
+  constructor(
+    readonly inner: D1PreparedStatement,
+    readonly sql: string,
+    private readonly stats: DbStats,
+  ) {}
+
+  bind(...values: unknown[]) {
+    return new Statement(this.inner.bind(...values), this.sql, this.stats);
+  }
+
+  private async exec<T extends { meta?: unknown }>(run: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const result = await withRetry(isReadSql(this.sql), run);
+    record(this.stats, [result.meta as Meta], Date.now() - started);
+    return result;
+  }
+
+  all<T = Record<string, unknown>>() {
+    return this.exec(() => this.inner.all<T>());
+  }
+
+  run<T = Record<string, unknown>>() {
+    return this.exec(() => this.inner.run<T>());
+  }
+
+  async first<T = Record<string, unknown>>(column?: string): Promise<T | null> {
+    const { results } = await this.all<Record<string, unknown>>();
+    const row = results[0];
+    if (!row) return null;
+    return (column ? row[column] : row) as T;
+  }
+
+  /**
+   * D1's raw() returns no meta, so it is served from all(): columns keep
+   * their SELECT order in each row object (Drizzle's own batch path relies on
+   * the same), and our queries never select two columns of the same name.
+   */
+  async raw<T = unknown[]>(): Promise<T[]> {
+    const { results } = await this.all<Record<string, unknown>>();
+    return results.map((row) => Object.values(row) as T);
+  }
+}
+
+/** The subset of D1Database that Drizzle's D1 driver uses, over a session. */
+class InstrumentedD1 {
+  constructor(
+    private readonly source: Source,
+    readonly stats: DbStats,
+  ) {}
+
+  prepare(sql: string) {
+    return new Statement(this.source.prepare(sql), sql, this.stats);
+  }
+
+  async batch<T = unknown>(statements: Statement[]): Promise<D1Result<T>[]> {
+    const started = Date.now();
+    const allReads = statements.every((s) => isReadSql(s.sql));
+    const results = await withRetry(allReads, () => this.source.batch<T>(statements.map((s) => s.inner)));
+    record(
+      this.stats,
+      results.map((r) => r.meta as Meta),
+      Date.now() - started,
+    );
+    return results;
+  }
+
+  /** Latest bookmark of the session, for the x-d1-bookmark response header. */
+  bookmark(): string | null {
+    return "getBookmark" in this.source ? this.source.getBookmark() : null;
+  }
+}
+
+export type Database = ReturnType<typeof createDb>;
+
+/**
+ * Open the request's database. `bookmark` is the caller's x-d1-bookmark
+ * header: reads then see at least that point in time, from any replica.
+ * Without one, the first query may go to any replica ("first-unconstrained").
+ */
+export function createDb(binding: D1Database, bookmark: string | undefined, stats: DbStats) {
+  const session =
+    typeof binding.withSession === "function" ? binding.withSession(bookmark ?? "first-unconstrained") : binding;
+  const client = new InstrumentedD1(session, stats);
+  // Drizzle only calls prepare() and batch() on its client.
+  const orm = drizzle(client as unknown as D1Database, { schema });
+  return Object.assign(orm, { bookmark: () => client.bookmark(), stats });
+}

@@ -1,0 +1,80 @@
+/**
+ * Drizzle view of the tables created by migrations/*.sql (wrangler applies
+ * those; test/schema.test.ts checks that this module and the migrated
+ * database agree column for column). Property names are the column names,
+ * which are also the API's snake_case field names, so rows need no renaming.
+ */
+import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const COMMUNICATION_TYPES = ["sms", "email", "push_notification", "call"] as const;
+export const DIRECTIONS = ["outbound", "inbound"] as const;
+export const STATUSES = ["sent", "delivered", "failed", "read"] as const;
+
+export type CommunicationType = (typeof COMMUNICATION_TYPES)[number];
+export type Direction = (typeof DIRECTIONS)[number];
+export type Status = (typeof STATUSES)[number];
+
+export type JsonObject = { [key: string]: unknown };
+
+export const communications = sqliteTable(
+  "communications",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    id: text("id").notNull(),
+    customer_id: text("customer_id").notNull(),
+    delivery_id: text("delivery_id"),
+    type: text("type", { enum: COMMUNICATION_TYPES }).notNull(),
+    direction: text("direction", { enum: DIRECTIONS }).notNull(),
+    status: text("status", { enum: STATUSES }).notNull(),
+    content: text("content"),
+    communication_details: text("communication_details", { mode: "json" }).$type<JsonObject>().notNull(),
+    created_by: text("created_by").notNull(),
+    created_at: text("created_at").notNull(),
+    updated_at: text("updated_at").notNull(),
+    status_event_at: text("status_event_at"),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.id] })],
+);
+
+export const communicationTotals = sqliteTable(
+  "communication_totals",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    type: text("type", { enum: COMMUNICATION_TYPES }).notNull(),
+    direction: text("direction", { enum: DIRECTIONS }).notNull(),
+    status: text("status", { enum: STATUSES }).notNull(),
+    n: integer("n").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.type, t.direction, t.status] })],
+);
+
+export const communicationEvents = sqliteTable(
+  "communication_events",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    communication_id: text("communication_id").notNull(),
+    id: text("id").notNull(),
+    from_status: text("from_status", { enum: STATUSES }).notNull(),
+    status: text("status", { enum: STATUSES }).notNull(),
+    occurred_at: text("occurred_at").notNull(),
+    recorded_at: text("recorded_at").notNull(),
+    details: text("details", { mode: "json" }).$type<JsonObject>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.communication_id, t.id] })],
+);
+
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    key: text("key").notNull(),
+    request_hash: text("request_hash").notNull(),
+    communication: text("communication", { mode: "json" }).$type<JsonObject>().notNull(),
+    created_at: text("created_at").notNull(),
+    expires_at: text("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.key] })],
+);
+
+export type CommunicationRow = typeof communications.$inferSelect;
+export type EventRow = typeof communicationEvents.$inferSelect;

@@ -1,0 +1,24 @@
+/**
+ * The app's Hono environment. `Bindings` is the `Env` interface that
+ * `wrangler types` generates from wrangler.jsonc (worker-configuration.d.ts);
+ * `Variables` are set once per request by middleware and read through `c.var`.
+ */
+import type { Principal } from "./auth/principal";
+import type { Database, DbStats } from "./db/client";
+import type { Language } from "./i18n/messages";
+
+export interface Variables {
+  requestId: string;
+  lang: Language;
+  /** Counters of the request's D1 work, for the log line and Server-Timing. */
+  dbStats: DbStats;
+  /** The request's D1 session, behind Drizzle. */
+  db: Database;
+  /** Set by the auth middleware on protected routes. */
+  principal: Principal;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: Variables;
+}

@@ -1,0 +1,206 @@
+/**
+ * The one message catalogue. English defines the keys; every other language
+ * is typed `Record<MessageKey, string>`, so a missing translation fails
+ * `tsc`, and test/i18n.test.ts also checks placeholders match per language.
+ * Placeholders are `{name}` and are filled by `translate()`.
+ */
+const en = {
+  // Success
+  list_ok: "Customer communications retrieved successfully",
+  create_ok: "Customer communication created successfully",
+  get_ok: "Customer communication retrieved successfully",
+  status_updated: "Customer communication status updated successfully",
+  status_unchanged: "Status unchanged: the communication already has this, a later or a final status",
+  events_ok: "Customer communication events retrieved successfully",
+  // Client errors
+  validation_failed: "Invalid request parameters",
+  invalid_json: "The request body is not valid JSON",
+  unauthorized: "Unauthorized",
+  token_invalid: "Invalid or expired access token",
+  forbidden: "Insufficient permissions",
+  no_tenant: "Your account is not linked to a tenant",
+  tenant_mismatch: "You cannot access another tenant's data",
+  customer_mismatch: "Customers can only access their own communications",
+  not_found: "Customer communication not found",
+  route_not_found: "Route not found",
+  method_not_allowed: "Method not allowed",
+  idempotency_conflict: "This Idempotency-Key was already used with a different request",
+  body_too_large: "The request body is too large",
+  unsupported_media_type: "The request body must be sent as application/json",
+  rate_limited: "Too many requests, please try again later",
+  // Server errors
+  internal_error: "Internal server error",
+  db_unavailable: "The service is temporarily unavailable, please try again later",
+  auth_not_configured: "Authentication is not configured on this server",
+  auth_keys_unavailable: "Token signing keys are temporarily unavailable, please try again later",
+  // Field messages (the "errors" array of a 400)
+  field_required: "{field} is required",
+  field_invalid_type: "{field} has the wrong type",
+  field_invalid_value: "{field} must be one of: {values}",
+  field_invalid_format: "{field} is not a valid {format}",
+  field_too_small: "{field} must be at least {min}",
+  field_too_big: "{field} must be at most {max}",
+  field_too_long: "{field} must be at most {max} characters",
+  field_unknown: "{field} is not an accepted field",
+  field_invalid: "{field} is invalid",
+  field_tenant_required: "{field} is required for system administrators",
+  field_cursor_with_page: "{field} cannot be combined with page",
+  field_in_future: "{field} must not be in the future",
+} as const;
+
+export type MessageKey = keyof typeof en;
+type Catalogue = Record<MessageKey, string>;
+
+const ar: Catalogue = {
+  list_ok: "تم جلب مراسلات العملاء بنجاح",
+  create_ok: "تم إنشاء مراسلة العميل بنجاح",
+  get_ok: "تم جلب مراسلة العميل بنجاح",
+  status_updated: "تم تحديث حالة مراسلة العميل بنجاح",
+  status_unchanged: "لم تتغير الحالة: المراسلة لديها هذه الحالة أو حالة أحدث أو نهائية",
+  events_ok: "تم جلب أحداث مراسلة العميل بنجاح",
+  validation_failed: "معلمات الطلب غير صالحة",
+  invalid_json: "نص الطلب ليس JSON صالحًا",
+  unauthorized: "غير مصرح",
+  token_invalid: "رمز الوصول غير صالح أو منتهي الصلاحية",
+  forbidden: "صلاحيات غير كافية",
+  no_tenant: "حسابك غير مرتبط بأي مستأجر",
+  tenant_mismatch: "لا يمكنك الوصول إلى بيانات مستأجر آخر",
+  customer_mismatch: "يمكن للعملاء الوصول إلى مراسلاتهم فقط",
+  not_found: "لم يتم العثور على مراسلة العميل",
+  route_not_found: "المسار غير موجود",
+  method_not_allowed: "الطريقة غير مسموح بها",
+  idempotency_conflict: "تم استخدام مفتاح Idempotency-Key هذا مسبقًا مع طلب مختلف",
+  body_too_large: "نص الطلب كبير جدًا",
+  unsupported_media_type: "يجب إرسال نص الطلب بصيغة application/json",
+  rate_limited: "طلبات كثيرة جدًا، يرجى المحاولة لاحقًا",
+  internal_error: "خطأ داخلي في الخادم",
+  db_unavailable: "الخدمة غير متاحة مؤقتًا، يرجى المحاولة لاحقًا",
+  auth_not_configured: "لم يتم إعداد المصادقة على هذا الخادم",
+  auth_keys_unavailable: "مفاتيح توقيع الرموز غير متاحة مؤقتًا، يرجى المحاولة لاحقًا",
+  field_required: "الحقل {field} مطلوب",
+  field_invalid_type: "الحقل {field} من نوع خاطئ",
+  field_invalid_value: "يجب أن يكون الحقل {field} واحدًا من: {values}",
+  field_invalid_format: "الحقل {field} ليس {format} صالحًا",
+  field_too_small: "يجب ألا تقل قيمة الحقل {field} عن {min}",
+  field_too_big: "يجب ألا تزيد قيمة الحقل {field} عن {max}",
+  field_too_long: "يجب ألا يزيد طول الحقل {field} عن {max} حرفًا",
+  field_unknown: "الحقل {field} غير مقبول",
+  field_invalid: "الحقل {field} غير صالح",
+  field_tenant_required: "الحقل {field} مطلوب لمسؤولي النظام",
+  field_cursor_with_page: "لا يمكن استخدام الحقل {field} مع page",
+  field_in_future: "يجب ألا يكون الحقل {field} في المستقبل",
+};
+
+const ku: Catalogue = {
+  list_ok: "پەیوەندییەکانی کڕیاران بە سەرکەوتوویی وەرگیران",
+  create_ok: "پەیوەندیی کڕیار بە سەرکەوتوویی دروستکرا",
+  get_ok: "پەیوەندیی کڕیار بە سەرکەوتوویی وەرگیرا",
+  status_updated: "دۆخی پەیوەندیی کڕیار بە سەرکەوتوویی نوێکرایەوە",
+  status_unchanged: "دۆخ نەگۆڕا: پەیوەندییەکە هەمان دۆخ، دۆخێکی نوێتر یان کۆتایی هەیە",
+  events_ok: "ڕووداوەکانی پەیوەندیی کڕیار بە سەرکەوتوویی وەرگیران",
+  validation_failed: "پارامەترەکانی داواکاری نادروستن",
+  invalid_json: "ناوەڕۆکی داواکاری JSONی دروست نییە",
+  unauthorized: "ڕێگەپێنەدراو",
+  token_invalid: "تۆکنی دەستگەیشتن نادروستە یان بەسەرچووە",
+  forbidden: "مۆڵەتی پێویست نییە",
+  no_tenant: "هەژمارەکەت بە هیچ کرێچییەکەوە نەبەستراوە",
+  tenant_mismatch: "ناتوانیت دەستت بگات بە زانیارییەکانی کرێچییەکی تر",
+  customer_mismatch: "کڕیاران تەنها دەتوانن دەستیان بگات بە پەیوەندییەکانی خۆیان",
+  not_found: "پەیوەندیی کڕیار نەدۆزرایەوە",
+  route_not_found: "ڕێڕەو نەدۆزرایەوە",
+  method_not_allowed: "ئەم شێوازە ڕێگەپێدراو نییە",
+  idempotency_conflict: "ئەم Idempotency-Key ـە پێشتر لەگەڵ داواکارییەکی جیاواز بەکارهاتووە",
+  body_too_large: "ناوەڕۆکی داواکاری زۆر گەورەیە",
+  unsupported_media_type: "ناوەڕۆکی داواکاری دەبێت وەک application/json بنێردرێت",
+  rate_limited: "داواکاری زۆر زۆرە، تکایە دواتر هەوڵ بدەرەوە",
+  internal_error: "هەڵەی ناوخۆیی ڕاژەکار",
+  db_unavailable: "خزمەتگوزارییەکە بە کاتی بەردەست نییە، تکایە دواتر هەوڵ بدەرەوە",
+  auth_not_configured: "ناسینەوە لەسەر ئەم ڕاژەکارە ڕێکنەخراوە",
+  auth_keys_unavailable: "کلیلەکانی واژۆی تۆکن بە کاتی بەردەست نین، تکایە دواتر هەوڵ بدەرەوە",
+  field_required: "خانەی {field} پێویستە",
+  field_invalid_type: "جۆری خانەی {field} هەڵەیە",
+  field_invalid_value: "خانەی {field} دەبێت یەکێک بێت لە: {values}",
+  field_invalid_format: "خانەی {field} {format}ی دروست نییە",
+  field_too_small: "خانەی {field} دەبێت لانیکەم {min} بێت",
+  field_too_big: "خانەی {field} دەبێت زۆرترین {max} بێت",
+  field_too_long: "خانەی {field} دەبێت زۆرترین {max} پیت بێت",
+  field_unknown: "خانەی {field} وەرناگیرێت",
+  field_invalid: "خانەی {field} نادروستە",
+  field_tenant_required: "خانەی {field} بۆ بەڕێوەبەرانی سیستەم پێویستە",
+  field_cursor_with_page: "خانەی {field} لەگەڵ page بەکارناهێنرێت",
+  field_in_future: "خانەی {field} نابێت لە داهاتوودا بێت",
+};
+
+const fa: Catalogue = {
+  list_ok: "ارتباطات مشتریان با موفقیت دریافت شد",
+  create_ok: "ارتباط مشتری با موفقیت ایجاد شد",
+  get_ok: "ارتباط مشتری با موفقیت دریافت شد",
+  status_updated: "وضعیت ارتباط مشتری با موفقیت به‌روزرسانی شد",
+  status_unchanged: "وضعیت تغییر نکرد: ارتباط همین وضعیت، وضعیتی جدیدتر یا نهایی دارد",
+  events_ok: "رویدادهای ارتباط مشتری با موفقیت دریافت شد",
+  validation_failed: "پارامترهای درخواست نامعتبر است",
+  invalid_json: "بدنه درخواست JSON معتبر نیست",
+  unauthorized: "احراز هویت نشده",
+  token_invalid: "توکن دسترسی نامعتبر یا منقضی شده است",
+  forbidden: "دسترسی کافی ندارید",
+  no_tenant: "حساب شما به هیچ مستأجری متصل نیست",
+  tenant_mismatch: "شما به داده‌های مستأجر دیگر دسترسی ندارید",
+  customer_mismatch: "مشتریان فقط به ارتباطات خود دسترسی دارند",
+  not_found: "ارتباط مشتری یافت نشد",
+  route_not_found: "مسیر یافت نشد",
+  method_not_allowed: "این متد مجاز نیست",
+  idempotency_conflict: "این Idempotency-Key قبلاً با درخواست دیگری استفاده شده است",
+  body_too_large: "بدنه درخواست بیش از حد بزرگ است",
+  unsupported_media_type: "بدنه درخواست باید به صورت application/json ارسال شود",
+  rate_limited: "درخواست‌ها بیش از حد زیاد است، لطفاً بعداً دوباره تلاش کنید",
+  internal_error: "خطای داخلی سرور",
+  db_unavailable: "سرویس موقتاً در دسترس نیست، لطفاً بعداً دوباره تلاش کنید",
+  auth_not_configured: "احراز هویت روی این سرور پیکربندی نشده است",
+  auth_keys_unavailable: "کلیدهای امضای توکن موقتاً در دسترس نیستند، لطفاً بعداً دوباره تلاش کنید",
+  field_required: "فیلد {field} الزامی است",
+  field_invalid_type: "نوع فیلد {field} نادرست است",
+  field_invalid_value: "فیلد {field} باید یکی از این موارد باشد: {values}",
+  field_invalid_format: "فیلد {field} یک {format} معتبر نیست",
+  field_too_small: "فیلد {field} باید حداقل {min} باشد",
+  field_too_big: "فیلد {field} باید حداکثر {max} باشد",
+  field_too_long: "فیلد {field} باید حداکثر {max} نویسه باشد",
+  field_unknown: "فیلد {field} پذیرفته نمی‌شود",
+  field_invalid: "فیلد {field} نامعتبر است",
+  field_tenant_required: "فیلد {field} برای مدیران سیستم الزامی است",
+  field_cursor_with_page: "فیلد {field} را نمی‌توان همراه با page استفاده کرد",
+  field_in_future: "فیلد {field} نباید در آینده باشد",
+};
+
+export const LANGUAGES = ["en", "ar", "ku", "fa"] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+export const catalogue: Record<Language, Catalogue> = { en, ar, ku, fa };
+
+export type MessageParams = Record<string, string | number>;
+
+export function translate(lang: Language, key: MessageKey, params?: MessageParams): string {
+  const template = catalogue[lang][key];
+  if (!params) return template;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+}
+
+function isLanguage(value: string): value is Language {
+  return (LANGUAGES as readonly string[]).includes(value);
+}
+
+/**
+ * The `language` query parameter wins; then the first supported entry of
+ * Accept-Language; then English. Unknown values fall back, never fail.
+ */
+export function resolveLanguage(query: string | undefined, acceptLanguage: string | undefined): Language {
+  const q = query?.trim().toLowerCase();
+  if (q && isLanguage(q)) return q;
+  if (q) return "en";
+  for (const part of acceptLanguage?.split(",") ?? []) {
+    const tag = part.split(";")[0]?.trim().toLowerCase().split("-")[0];
+    // ckb is the ISO 639-3 code for Sorani Kurdish, which the platform calls ku.
+    const lang = tag === "ckb" ? "ku" : tag;
+    if (lang && isLanguage(lang)) return lang;
+  }
+  return "en";
+}

@@ -1,0 +1,63 @@
+/**
+ * The one place an error becomes a response: the platform envelope
+ * `{"success": false, "message": ...}` in the caller's language, plus
+ * `errors` for validation failures. Anything that is not an ApiError is a
+ * bare 500 whose cause goes to the log, never to the body.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "../env";
+import { translate } from "../i18n/messages";
+import { ApiError } from "./errors";
+
+/** Hono's own exceptions (body limit, JSON parsing, media type gate) mapped to our codes. */
+function fromHttpException(err: HTTPException): ApiError {
+  switch (err.status) {
+    case 400:
+      return new ApiError(400, "invalid_json", { cause: err });
+    case 401:
+      return new ApiError(401, "unauthorized", { cause: err });
+    case 404:
+      return new ApiError(404, "route_not_found", { cause: err });
+    case 413:
+      return new ApiError(413, "body_too_large", { cause: err });
+    case 415:
+      return new ApiError(415, "unsupported_media_type", { cause: err });
+    default:
+      return new ApiError(500, "internal_error", { cause: err });
+  }
+}
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) return fromHttpException(err);
+  return new ApiError(500, "internal_error", { cause: err });
+}
+
+export function errorResponse(err: unknown, c: Context<AppEnv>): Response {
+  const apiError = toApiError(err);
+  if (apiError.status >= 500) {
+    const cause = apiError.cause ?? err;
+    console.error(
+      JSON.stringify({
+        level: "error",
+        request_id: c.var.requestId,
+        msg: apiError.code,
+        error: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause),
+        stack: cause instanceof Error ? cause.stack : undefined,
+      }),
+    );
+  }
+  const lang = c.var.lang ?? "en";
+  const body = {
+    success: false as const,
+    message: translate(lang, apiError.code),
+    ...(apiError.errors && {
+      errors: apiError.errors.map((e) => ({
+        field: e.field,
+        message: translate(lang, e.message, { field: e.field, ...e.params }),
+      })),
+    }),
+  };
+  return c.json(body, apiError.status, apiError.headers);
+}

@@ -1,0 +1,54 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { MessageKey, MessageParams } from "../i18n/messages";
+
+/** One entry of the `errors` array of a 400: a field path and what is wrong with it. */
+export interface FieldError {
+  field: string;
+  message: MessageKey;
+  params?: MessageParams;
+}
+
+/**
+ * The one error type handlers, middleware and validators throw. `onError`
+ * (src/app.ts) turns it into the platform envelope in the caller's language.
+ * `cause` is logged, never sent.
+ */
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
+  readonly code: MessageKey;
+  readonly errors?: FieldError[];
+  readonly headers?: Record<string, string>;
+
+  constructor(
+    status: ContentfulStatusCode,
+    code: MessageKey,
+    options: { errors?: FieldError[]; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(code, { cause: options.cause });
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.errors = options.errors;
+    this.headers = options.headers;
+  }
+}
+
+export const badRequest = (errors: FieldError[]) => new ApiError(400, "validation_failed", { errors });
+
+export const unauthorized = (code: "unauthorized" | "token_invalid", cause?: unknown) =>
+  new ApiError(401, code, {
+    cause,
+    headers: {
+      "WWW-Authenticate":
+        code === "unauthorized" ? 'Bearer realm="customer-communications"' : 'Bearer error="invalid_token"',
+    },
+  });
+
+export const forbidden = (code: "forbidden" | "no_tenant" | "tenant_mismatch" | "customer_mismatch" = "forbidden") =>
+  new ApiError(403, code);
+
+export const notFound = () => new ApiError(404, "not_found");
+
+/** D1 could not be reached (after retries, for reads). Clients may retry. */
+export const unavailable = (cause?: unknown) =>
+  new ApiError(503, "db_unavailable", { cause, headers: { "Retry-After": "1" } });

@@ -1,0 +1,86 @@
+/**
+ * First middleware of every request: request id, language, the D1 session,
+ * and on the way out the response headers that every answer carries
+ * (X-Request-Id, Server-Timing, x-d1-bookmark) and one JSON log line.
+ */
+import { createMiddleware } from "hono/factory";
+import { createDb, newDbStats } from "../db/client";
+import type { AppEnv } from "../env";
+import { resolveLanguage } from "../i18n/messages";
+import { errorResponse } from "../lib/error-handler";
+import { ApiError } from "../lib/errors";
+
+/** A caller's X-Request-Id is echoed when it is this shape; otherwise we mint one. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+/** D1 bookmarks are opaque, short, printable strings. */
+const BOOKMARK = /^[\w.:-]{1,256}$/;
+
+export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
+  const started = performance.now();
+  const given = c.req.header("x-request-id");
+  const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  c.set("requestId", requestId);
+  c.set("lang", resolveLanguage(c.req.query("language"), c.req.header("accept-language")));
+  const stats = newDbStats();
+  c.set("dbStats", stats);
+
+  try {
+    const bookmark = c.req.header("x-d1-bookmark")?.trim() || undefined;
+    if (bookmark && !BOOKMARK.test(bookmark)) {
+      throw new ApiError(400, "validation_failed", { errors: [{ field: "x-d1-bookmark", message: "field_invalid" }] });
+    }
+    c.set("db", createDb(c.env.DB, bookmark, stats));
+    await next();
+  } catch (err) {
+    // Errors thrown further in are answered by app.onError; only this
+    // middleware's own (a malformed bookmark) arrive here.
+    c.res = errorResponse(err, c);
+  } finally {
+    // Runs after onError has produced the response for a thrown error too.
+    const durationMs = performance.now() - started;
+    c.header("X-Request-Id", requestId);
+    c.header(
+      "Server-Timing",
+      `d1;dur=${stats.durationMs.toFixed(1)};desc="${stats.queries} queries, ${stats.rowsRead} rows read, ${stats.rowsWritten} rows written", total;dur=${durationMs.toFixed(1)}`,
+    );
+    const bookmark = c.var.db?.bookmark();
+    if (bookmark) c.header("x-d1-bookmark", bookmark);
+    console.log(
+      JSON.stringify({
+        level: c.res.status >= 500 ? "error" : "info",
+        request_id: requestId,
+        method: c.req.method,
+        route: c.req.routePath,
+        path: c.req.path,
+        status: c.res.status,
+        duration_ms: Math.round(durationMs * 10) / 10,
+        tenant_id: c.var.principal?.tenantId ?? undefined,
+        user_id: c.var.principal?.userId,
+        d1: {
+          queries: stats.queries,
+          rows_read: stats.rowsRead,
+          rows_written: stats.rowsWritten,
+          duration_ms: Math.round(stats.durationMs * 10) / 10,
+        },
+      }),
+    );
+  }
+});
+
+/**
+ * curl sends a header given twice (the seed's own example does this with
+ * Content-Type) and the Fetch API joins the copies with ", ". Collapse
+ * identical copies so "application/json, application/json" is plain JSON.
+ */
+export const normalizeContentType = createMiddleware<AppEnv>(async (c, next) => {
+  const type = c.req.header("content-type");
+  if (type?.includes(",")) {
+    const parts = [...new Set(type.split(",").map((p) => p.trim().toLowerCase()))];
+    if (parts.length === 1 && parts[0]) {
+      const headers = new Headers(c.req.raw.headers);
+      headers.set("content-type", parts[0]);
+      c.req.raw = new Request(c.req.raw, { headers });
+    }
+  }
+  await next();
+});

@@ -1,0 +1,105 @@
+/**
+ * Test helpers: tokens for each kind of caller, and a `call()` that sends a
+ * request through the Worker's own fetch handler (the deployed entry point).
+ */
+import { env } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { SignJWT } from "jose";
+
+export const BASE = "http://api.test/delivery/customer-communications";
+
+export interface TokenClaims {
+  sub?: string;
+  tenant_id?: string | null;
+  permissions?: string[];
+  is_system_admin?: boolean;
+  role?: string | null;
+  customer_id?: string;
+  [claim: string]: unknown;
+}
+
+export async function signToken(
+  claims: TokenClaims,
+  opts: { secret?: string; expiresIn?: string | number; alg?: string } = {},
+): Promise<string> {
+  const { sub = crypto.randomUUID(), ...rest } = claims;
+  return new SignJWT(rest as Record<string, unknown>)
+    .setProtectedHeader({ alg: opts.alg ?? "HS256", typ: "JWT" })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(opts.expiresIn ?? "10m")
+    .sign(new TextEncoder().encode(opts.secret ?? env.JWT_SECRET));
+}
+
+/** The kinds of caller contract.md distinguishes, for one tenant. */
+export function callers(tenantId: string) {
+  const customerId = crypto.randomUUID();
+  return {
+    customerId,
+    admin: () => signToken({ tenant_id: tenantId, role: "tenant_admin", permissions: ["manage:operations:tenant"] }),
+    viewer: () => signToken({ tenant_id: tenantId, role: "dispatcher", permissions: ["view:tenant"] }),
+    driver: () => signToken({ tenant_id: tenantId, role: "driver", permissions: ["manage:module:delivery"] }),
+    customer: (id = customerId) => signToken({ tenant_id: tenantId, customer_id: id }),
+    customerBySub: (id = customerId) => signToken({ sub: id, tenant_id: tenantId }),
+    systemAdmin: () => signToken({ is_system_admin: true, permissions: [] }),
+  };
+}
+
+export interface CallOptions {
+  method?: string;
+  token?: string;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export async function call(path: string, opts: CallOptions = {}) {
+  const headers = new Headers(opts.headers);
+  if (opts.token) headers.set("authorization", `Bearer ${opts.token}`);
+  let body: string | undefined = opts.rawBody;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+  }
+  const url = path.startsWith("http") ? path : `${BASE}${path}`;
+  const res = await exports.default.fetch(new Request(url, { method: opts.method ?? "GET", headers, body }));
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+export const newTenant = () => crypto.randomUUID();
+
+export function communicationBody(overrides: Record<string, unknown> = {}) {
+  return {
+    customer_id: crypto.randomUUID(),
+    delivery_id: crypto.randomUUID(),
+    type: "sms",
+    direction: "outbound",
+    status: "sent",
+    content: "Your delivery #1234 is on its way and will arrive between 2-4pm today.",
+    communication_details: {
+      sender: { user_id: crypto.randomUUID(), system_component: "delivery_notifications", phone: "+15551234567" },
+      recipient: { phone: "+19876543210", name: "John Doe" },
+      template_id: "delivery-on-way",
+      template_variables: { delivery_id: "1234", delivery_window: "2-4pm" },
+    },
+    ...overrides,
+  };
+}
+
+/** Creates communications through the API, one request each, and returns them oldest first. */
+export async function seed(token: string, bodies: Record<string, unknown>[], query = "") {
+  const out = [];
+  for (const body of bodies) {
+    const res = await call(query, { method: "POST", token, body });
+    if (res.status !== 201) throw new Error(`seed failed: ${res.status} ${res.text}`);
+    out.push(res.json.communication);
+  }
+  return out;
+}
