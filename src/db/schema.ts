@@ -14,6 +14,18 @@ export type CommunicationType = (typeof COMMUNICATION_TYPES)[number];
 export type Direction = (typeof DIRECTIONS)[number];
 export type Status = (typeof STATUSES)[number];
 
+/**
+ * Secondary indexes of communications (migrations/0001_communications.sql),
+ * each (tenant_id, column) plus the primary key's id: newest-first per value.
+ */
+export const COMMUNICATION_INDEXES = {
+  customer_id: "communications_customer",
+  delivery_id: "communications_delivery",
+  status: "communications_status",
+  type: "communications_type",
+  direction: "communications_direction",
+} as const;
+
 export type JsonObject = { [key: string]: unknown };
 
 export const communications = sqliteTable(
