@@ -180,7 +180,12 @@ export class CommunicationStore {
       );
   }
 
-  async list(filters: ListFilters, pageReq: PageRequest) {
+  /**
+   * The two statements of a list request, unexecuted: `list()` sends them in
+   * one batch, and test/query-plan.test.ts runs EXPLAIN QUERY PLAN on their
+   * `.toSQL()` to prove each shape is served by a tenant-first index.
+   */
+  listQueries(filters: ListFilters, pageReq: PageRequest) {
     const { limit, order, page, after } = pageReq;
     const keyset = after ? (order === "desc" ? lt(communications.id, after) : gt(communications.id, after)) : undefined;
     const pageQuery = this.db
@@ -190,7 +195,13 @@ export class CommunicationStore {
       .orderBy(order === "desc" ? desc(communications.id) : asc(communications.id))
       .limit(limit + 1) // one extra row tells whether there is a next page
       .offset(page ? (page - 1) * limit : 0);
-    const [rows, counted] = await this.db.batch([pageQuery, this.countQuery(filters)]);
+    return { page: pageQuery, count: this.countQuery(filters) };
+  }
+
+  async list(filters: ListFilters, pageReq: PageRequest) {
+    const { limit } = pageReq;
+    const queries = this.listQueries(filters, pageReq);
+    const [rows, counted] = await this.db.batch([queries.page, queries.count]);
     const hasMore = rows.length > limit;
     const pageRows = rows.slice(0, limit);
     return {
