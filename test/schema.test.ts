@@ -1,0 +1,89 @@
+/**
+ * src/db/schema.ts is a hand-kept view of what migrations/*.sql create.
+ * These tests compare the two, column for column, on the migrated database.
+ */
+import { env } from "cloudflare:test";
+import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
+import { describe, expect, it } from "vitest";
+import {
+  COMMUNICATION_INDEXES,
+  communicationEvents,
+  communications,
+  communicationTotals,
+  idempotencyKeys,
+} from "../src/db/schema";
+
+interface ColumnInfo {
+  cid: number;
+  name: string;
+  type: string;
+  notnull: number;
+  dflt_value: string | null;
+  pk: number;
+}
+
+const TABLES: SQLiteTable[] = [communications, communicationTotals, communicationEvents, idempotencyKeys];
+
+async function tableInfo(name: string): Promise<ColumnInfo[]> {
+  const { results } = await env.DB.prepare("SELECT * FROM pragma_table_info(?) ORDER BY cid")
+    .bind(name)
+    .all<ColumnInfo>();
+  return results;
+}
+
+describe("Drizzle schema vs the migrated database", () => {
+  it("every migrated table has a Drizzle table and vice versa", async () => {
+    const { results } = await env.DB.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name <> 'd1_migrations' ORDER BY name",
+    ).all<{ name: string }>();
+    expect(results.map((r) => r.name)).toEqual(TABLES.map((t) => getTableConfig(t).name).sort());
+  });
+
+  it.each(TABLES.map((table) => ({ name: getTableConfig(table).name, table })))(
+    "$name: same columns, in order, with the same types, nullability and primary key",
+    async ({ name, table }) => {
+      const config = getTableConfig(table);
+      const actual = await tableInfo(name);
+      expect(actual.length, `${name} exists`).toBeGreaterThan(0);
+
+      const pkColumns = config.primaryKeys.flatMap((pk) => pk.columns.map((c) => c.name));
+      const expected = config.columns.map((column) => ({
+        name: column.name,
+        type: column.getSQLType().toUpperCase(),
+        notnull: column.notNull || pkColumns.includes(column.name) ? 1 : 0,
+        pk: pkColumns.indexOf(column.name) + 1,
+      }));
+      expect(actual.map(({ name, type, notnull, pk }) => ({ name, type: type.toUpperCase(), notnull, pk }))).toEqual(
+        expected,
+      );
+    },
+  );
+
+  it("communications is WITHOUT ROWID (the primary key is the storage order)", async () => {
+    const row = await env.DB.prepare(
+      "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'communications'",
+    ).first<{ sql: string }>();
+    expect(row?.sql).toMatch(/WITHOUT ROWID\s*$/i);
+  });
+
+  it.each(Object.entries(COMMUNICATION_INDEXES))(
+    "index for %s (%s) exists on communications as (tenant_id, column)",
+    async (column, index) => {
+      const owner = await env.DB.prepare("SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?")
+        .bind(index)
+        .first<{ tbl_name: string }>();
+      expect(owner?.tbl_name).toBe("communications");
+      const { results } = await env.DB.prepare("SELECT name FROM pragma_index_info(?) ORDER BY seqno")
+        .bind(index)
+        .all<{ name: string }>();
+      expect(results.map((r) => r.name)).toEqual(["tenant_id", column]);
+    },
+  );
+
+  it("every secondary index of communications is one COMMUNICATION_INDEXES names", async () => {
+    const { results } = await env.DB.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'communications' AND sql IS NOT NULL ORDER BY name",
+    ).all<{ name: string }>();
+    expect(results.map((r) => r.name)).toEqual(Object.values(COMMUNICATION_INDEXES).sort());
+  });
+});
