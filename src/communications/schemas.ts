@@ -91,8 +91,11 @@ export const ListQuery = CommonQuery.extend({
 });
 export type ListQuery = z.infer<typeof ListQuery>;
 
+/** UUIDs are case-insensitive on input (RFC 9562); ids are stored in lower case. */
+const lowerCase = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : v);
+
 export const IdParams = z.object({
-  id: uuid().openapi({ param: { name: "id", in: "path" }, example: EXAMPLE_ID }),
+  id: z.preprocess(lowerCase, uuid()).openapi({ param: { name: "id", in: "path" }, example: EXAMPLE_ID }),
 });
 
 const shortText = (max: number) => z.string().max(max);
