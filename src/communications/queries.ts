@@ -311,10 +311,12 @@ export class CommunicationStore {
             ),
           )
           .returning(),
-        // changes() is the row count of the UPDATE just above (same batch, same connection).
-        this.db.run(sql`
-          INSERT INTO ${communicationEvents}
-            (tenant_id, communication_id, id, from_status, status, occurred_at, recorded_at, details)
+        // changes() is the row count of the UPDATE just above (same batch,
+        // same connection; trigger writes are not counted). Built with
+        // insert().select(): a raw `db.run(sql)` with parameters breaks
+        // Drizzle's D1 batch (drizzle-orm#2277). The SELECT's columns follow
+        // the table's column order, as insert().select() requires.
+        this.db.insert(communicationEvents).select(sql`
           SELECT ${this.scope.tenantId}, ${id}, ${uuidv7()}, ${current.status}, ${update.status},
                  ${occurredAt}, ${now}, ${JSON.stringify(update.details ?? {})}
           WHERE changes() = 1`),
