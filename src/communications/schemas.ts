@@ -19,6 +19,15 @@ const optionalParam = <T extends z.ZodType>(schema: T) =>
 
 const uuid = () => z.uuid();
 const isoDateTime = () => z.iso.datetime({ offset: true });
+/**
+ * A whole number written in decimal digits. `z.coerce.number()` would also
+ * take "0x10", "1e1" or " 5 " (JavaScript's Number()); a page size is digits.
+ */
+const decimalInt = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && /^\d{1,10}$/.test(v) ? Number(v) : v),
+    z.number().int().min(min).max(max),
+  );
 
 export const CommunicationType = z.enum(COMMUNICATION_TYPES).openapi("CommunicationType");
 export const Direction = z.enum(DIRECTIONS).openapi("Direction");
@@ -41,12 +50,12 @@ export const CommonQuery = z.object({ tenant_id: tenantIdParam, language: langua
 export const MAX_PAGE = 1000;
 
 export const ListQuery = CommonQuery.extend({
-  page: optionalParam(z.coerce.number().int().min(1).max(MAX_PAGE)).openapi({
+  page: optionalParam(decimalInt(1, MAX_PAGE)).openapi({
     param: { name: "page", in: "query" },
     description: `Page number (1-${MAX_PAGE}). Use \`cursor\` for deeper walks.`,
     example: 1,
   }),
-  limit: optionalParam(z.coerce.number().int().min(1).max(100)).openapi({
+  limit: optionalParam(decimalInt(1, 100)).openapi({
     param: { name: "limit", in: "query" },
     description: "Items per page (1-100, default 10).",
     example: 10,
