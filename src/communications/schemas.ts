@@ -13,9 +13,18 @@ const EXAMPLE_TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 const EXAMPLE_CUSTOMER = "3b2a1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d";
 const EXAMPLE_DELIVERY = "8e7d6c5b-4a39-4281-9f0e-d1c2b3a4f5e6";
 
-/** Query parameters that are present but empty (`customer_id=`) mean "not given". */
+/** Parameters that are present but empty (`customer_id=`) mean "not given". */
 const optionalParam = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
+/**
+ * An optional query parameter. The document keeps the inner schema (type,
+ * enum, format, bounds) and says that an empty value is accepted and means
+ * "not given", as in the seed's own example URLs.
+ * @see https://spec.openapis.org/oas/v3.1.0#fixed-fields-9 (allowEmptyValue)
+ */
+const optionalQuery = <T extends z.ZodType>(schema: T) =>
+  optionalParam(schema).openapi({ param: { allowEmptyValue: true } });
 
 const uuid = () => z.uuid();
 const isoDateTime = () => z.iso.datetime({ offset: true });
@@ -33,16 +42,29 @@ export const CommunicationType = z.enum(COMMUNICATION_TYPES).openapi("Communicat
 export const Direction = z.enum(DIRECTIONS).openapi("Direction");
 export const Status = z.enum(STATUSES).openapi("Status");
 
-const tenantIdParam = optionalParam(uuid()).openapi({
+const tenantIdParam = optionalQuery(uuid()).openapi({
   param: { name: "tenant_id", in: "query" },
   description: "Tenant ID. Optional if in the token; required for system administrators.",
   example: EXAMPLE_TENANT,
 });
-const languageParam = optionalParam(z.string().max(35)).openapi({
+const languageParam = optionalQuery(z.string().max(35)).openapi({
   param: { name: "language", in: "query" },
-  description: `Language of response messages: ${LANGUAGES.join(", ")}. Anything else falls back to en. Without it, Accept-Language is honoured.`,
+  description: `Language of response messages: ${LANGUAGES.join(", ")} (English, Arabic, Kurdish Sorani, Farsi). Any other value falls back to en, never fails. Without it, Accept-Language is honoured.`,
+  // The document lists the supported values; the server also accepts others and answers in English.
+  enum: [...LANGUAGES],
+  default: "en",
   example: "en",
 });
+
+/** Second choice for the language of messages, after `language`. */
+export const acceptLanguageHeader = z
+  .string()
+  .optional()
+  .openapi({
+    param: { name: "accept-language", in: "header" },
+    description: `Used when \`language\` is absent: the first of ${LANGUAGES.join(", ")} (or ckb, for ku) in the list wins; otherwise en.`,
+    example: "ar, en;q=0.8",
+  });
 
 /** Query of every route: tenant and language. */
 export const CommonQuery = z.object({ tenant_id: tenantIdParam, language: languageParam });
@@ -50,52 +72,55 @@ export const CommonQuery = z.object({ tenant_id: tenantIdParam, language: langua
 export const MAX_PAGE = 1000;
 
 export const ListQuery = CommonQuery.extend({
-  page: optionalParam(decimalInt(1, MAX_PAGE)).openapi({
+  page: optionalQuery(decimalInt(1, MAX_PAGE)).openapi({
     param: { name: "page", in: "query" },
     description: `Page number (1-${MAX_PAGE}). Use \`cursor\` for deeper walks.`,
+    default: 1,
     example: 1,
   }),
-  limit: optionalParam(decimalInt(1, 100)).openapi({
+  limit: optionalQuery(decimalInt(1, 100)).openapi({
     param: { name: "limit", in: "query" },
     description: "Items per page (1-100, default 10).",
+    default: 10,
     example: 10,
   }),
-  cursor: optionalParam(z.string().max(200)).openapi({
+  cursor: optionalQuery(z.string().max(200)).openapi({
     param: { name: "cursor", in: "query" },
     description:
       "Opaque `next_cursor` of a previous page. Stable under concurrent inserts; cannot be combined with `page`.",
   }),
-  customer_id: optionalParam(uuid()).openapi({
+  customer_id: optionalQuery(uuid()).openapi({
     param: { name: "customer_id", in: "query" },
     description: "Filter by customer. Customers may only pass their own (or omit it).",
     example: EXAMPLE_CUSTOMER,
   }),
-  delivery_id: optionalParam(uuid()).openapi({
+  delivery_id: optionalQuery(uuid()).openapi({
     param: { name: "delivery_id", in: "query" },
     description: "Filter by delivery.",
     example: EXAMPLE_DELIVERY,
   }),
-  type: optionalParam(CommunicationType).openapi({
+  type: optionalQuery(CommunicationType).openapi({
     param: { name: "type", in: "query" },
     description: "Filter by type.",
   }),
-  status: optionalParam(Status).openapi({ param: { name: "status", in: "query" }, description: "Filter by status." }),
-  direction: optionalParam(Direction).openapi({
+  status: optionalQuery(Status).openapi({ param: { name: "status", in: "query" }, description: "Filter by status." }),
+  direction: optionalQuery(Direction).openapi({
     param: { name: "direction", in: "query" },
     description: "Filter by direction.",
   }),
-  created_after: optionalParam(isoDateTime()).openapi({
+  created_after: optionalQuery(isoDateTime()).openapi({
     param: { name: "created_after", in: "query" },
     description: "Only communications created at or after this ISO 8601 time.",
     example: "2026-01-01T00:00:00Z",
   }),
-  created_before: optionalParam(isoDateTime()).openapi({
+  created_before: optionalQuery(isoDateTime()).openapi({
     param: { name: "created_before", in: "query" },
     description: "Only communications created before this ISO 8601 time.",
   }),
-  sort_order: optionalParam(z.enum(["desc", "asc"])).openapi({
+  sort_order: optionalQuery(z.enum(["desc", "asc"])).openapi({
     param: { name: "sort_order", in: "query" },
     description: "`desc` (newest first, default) or `asc`.",
+    default: "desc",
   }),
 });
 export type ListQuery = z.infer<typeof ListQuery>;
@@ -202,6 +227,7 @@ export const StatusUpdateBody = z
 export type StatusUpdateBody = z.infer<typeof StatusUpdateBody>;
 
 export const IdempotencyHeaders = z.object({
+  "accept-language": acceptLanguageHeader,
   "idempotency-key": optionalParam(
     z
       .string()
@@ -209,7 +235,7 @@ export const IdempotencyHeaders = z.object({
       .max(255)
       .regex(/^[\x21-\x7e]+$/),
   ).openapi({
-    param: { name: "Idempotency-Key", in: "header" },
+    param: { name: "idempotency-key", in: "header" },
     description:
       "Makes the create safe to retry for 24 hours: the same key with the same body returns the original response and creates nothing; with another body it is a 409.",
     example: "3f1a9c7e-webhook-81723",
@@ -235,6 +261,27 @@ export const Communication = z
   })
   .openapi("Communication");
 export type Communication = z.infer<typeof Communication>;
+
+/** A communication as the examples of the document show it. */
+export const EXAMPLE_COMMUNICATION: Communication = {
+  id: EXAMPLE_ID,
+  tenant_id: EXAMPLE_TENANT,
+  customer_id: EXAMPLE_CUSTOMER,
+  delivery_id: EXAMPLE_DELIVERY,
+  type: "sms",
+  direction: "outbound",
+  status: "sent",
+  content: "Your delivery #1234 is on its way and will arrive between 2-4pm today.",
+  communication_details: {
+    sender: { user_id: EXAMPLE_ID, system_component: "delivery_notifications", phone: "+15551234567" },
+    recipient: { phone: "+19876543210", name: "John Doe" },
+    template_id: "delivery-on-way",
+    template_variables: { delivery_id: "1234", delivery_window: "2-4pm" },
+  },
+  created_by: "5d0c1f7e-2b3a-4c4d-8e9f-0a1b2c3d4e5f",
+  created_at: "2026-11-28T14:02:55.120Z",
+  updated_at: "2026-11-28T14:02:55.120Z",
+};
 
 export const CommunicationEvent = z
   .object({
