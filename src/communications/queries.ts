@@ -343,7 +343,15 @@ export class CommunicationStore {
         .where(
           and(eq(communicationEvents.tenant_id, this.scope.tenantId), eq(communicationEvents.communication_id, id)),
         )
-        .orderBy(asc(communicationEvents.id))
+        // Application order. Event ids are UUIDv7 minted by whichever request
+        // applied the change, so two changes in one millisecond (or from two
+        // machines' clocks) may sort the wrong way by id. Transitions only
+        // move forward and read/failed are terminal, so from_status rises
+        // strictly along the history: sent (0) < delivered (1).
+        .orderBy(
+          sql`CASE ${communicationEvents.from_status} WHEN 'sent' THEN 0 WHEN 'delivered' THEN 1 ELSE 2 END`,
+          asc(communicationEvents.id),
+        )
         .limit(1000),
     ]);
     return found.length ? events.map(toEvent) : undefined;
