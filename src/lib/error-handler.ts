@@ -29,7 +29,12 @@ function fromHttpException(err: HTTPException): ApiError {
 }
 
 export function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
+  // Drizzle wraps whatever its driver throws in a DrizzleQueryError (message:
+  // the SQL and its params); an ApiError inside, such as db_unavailable from
+  // src/db/client.ts, still decides the answer.
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof ApiError) return e;
+  }
   if (err instanceof HTTPException) return fromHttpException(err);
   return new ApiError(500, "internal_error", { cause: err });
 }
