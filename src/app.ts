@@ -3,7 +3,8 @@
  * OpenAPI document. Order matters:
  *  1. requestContext: request id, language, D1 session, log line, timing;
  *  2. secure headers and CORS (preflights answered here);
- *  3. body hygiene: duplicate Content-Type collapse, body size limit;
+ *  3. request hygiene: malformed x-d1-bookmark refused, duplicate
+ *     Content-Type collapse, body size limit;
  *  4. routes (each protected route runs auth, then its permission check,
  *     then validation, then the handler);
  *  5. 405 for known paths with other methods, 404 for everything else.
@@ -13,11 +14,12 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { BASE_PATH, communicationsRouter } from "./communications";
+import { docsRouter } from "./docs";
 import type { AppEnv } from "./env";
 import { errorResponse } from "./lib/error-handler";
 import { ApiError } from "./lib/errors";
 import { validationHook } from "./lib/validation";
-import { normalizeContentType, requestContext } from "./middleware/context";
+import { normalizeContentType, rejectMalformedBookmark, requestContext } from "./middleware/context";
 
 /** Largest accepted request body. Content plus details of an email fit well within it. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -48,6 +50,7 @@ export function createApp() {
       maxAge: 600,
     }),
   );
+  app.use("*", rejectMalformedBookmark);
   app.use("*", normalizeContentType);
   app.use(
     "*",
@@ -59,7 +62,8 @@ export function createApp() {
     }),
   );
 
-  app.route("/", communicationsRouter);
+  // Chained so that the returned app's type carries every route (for `hc<App>`).
+  const routed = app.route("/", communicationsRouter).route("/", docsRouter);
   app.all(BASE_PATH, methodNotAllowed("GET, POST"));
   app.all(`${BASE_PATH}/:id`, methodNotAllowed("GET, PATCH"));
   app.all(`${BASE_PATH}/:id/events`, methodNotAllowed("GET"));
@@ -69,7 +73,7 @@ export function createApp() {
 
   app.notFound((c) => errorResponse(new ApiError(404, "route_not_found"), c));
   app.onError(errorResponse);
-  return app;
+  return routed;
 }
 
 /** The document's head; paths and schemas come from the routes. */

@@ -15,6 +15,20 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** D1 bookmarks are opaque, short, printable strings. */
 const BOOKMARK = /^[\w.:-]{1,256}$/;
 
+const wellFormedBookmark = (header: string | undefined) => {
+  const bookmark = header?.trim();
+  return bookmark && BOOKMARK.test(bookmark) ? bookmark : undefined;
+};
+
+/** 400 for an x-d1-bookmark header that is present but not a bookmark. */
+export const rejectMalformedBookmark = createMiddleware<AppEnv>(async (c, next) => {
+  const header = c.req.header("x-d1-bookmark")?.trim();
+  if (header && !wellFormedBookmark(header)) {
+    throw new ApiError(400, "validation_failed", { errors: [{ field: "x-d1-bookmark", message: "field_invalid" }] });
+  }
+  await next();
+});
+
 export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
   const given = c.req.header("x-request-id");
@@ -25,15 +39,13 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("dbStats", stats);
 
   try {
-    const bookmark = c.req.header("x-d1-bookmark")?.trim() || undefined;
-    if (bookmark && !BOOKMARK.test(bookmark)) {
-      throw new ApiError(400, "validation_failed", { errors: [{ field: "x-d1-bookmark", message: "field_invalid" }] });
-    }
+    // A malformed bookmark is refused by `rejectMalformedBookmark`, further
+    // in, so that its 400 passes through the secure-headers and CORS layers.
+    const bookmark = wellFormedBookmark(c.req.header("x-d1-bookmark"));
     c.set("db", createDb(c.env.DB, bookmark, stats));
     await next();
   } catch (err) {
-    // Errors thrown further in are answered by app.onError; only this
-    // middleware's own (a malformed bookmark) arrive here.
+    // Errors thrown further in are answered by app.onError; this is a safety net.
     c.res = errorResponse(err, c);
   } finally {
     // Runs after onError has produced the response for a thrown error too.
