@@ -51,6 +51,7 @@ const languageParam = optionalQuery(z.string().max(35)).openapi({
   param: { name: "language", in: "query" },
   description: `Language of response messages: ${LANGUAGES.join(", ")} (English, Arabic, Kurdish Sorani, Farsi). Any other value falls back to en, never fails. Without it, Accept-Language is honoured.`,
   // The document lists the supported values; the server also accepts others and answers in English.
+  type: "string",
   enum: [...LANGUAGES],
   default: "en",
   example: "en",
