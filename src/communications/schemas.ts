@@ -47,7 +47,9 @@ const tenantIdParam = optionalQuery(uuid()).openapi({
   description: "Tenant ID. Optional if in the token; required for system administrators.",
   example: EXAMPLE_TENANT,
 });
-const languageParam = optionalQuery(z.string().max(35)).openapi({
+// Never a 400 (contract.md, Languages): any value, however long, falls back to
+// en; when repeated, the first one counts, as in the middleware that picks the language.
+const languageParam = optionalQuery(z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.string())).openapi({
   param: { name: "language", in: "query" },
   description: `Language of response messages: ${LANGUAGES.join(", ")} (English, Arabic, Kurdish Sorani, Farsi). Any other value falls back to en, never fails. Without it, Accept-Language is honoured.`,
   // The document lists the supported values; the server also accepts others and answers in English.
