@@ -12,8 +12,15 @@ import { ApiError } from "../lib/errors";
 
 /** A caller's X-Request-Id is echoed when it is this shape; otherwise we mint one. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-/** D1 bookmarks are opaque, short, printable strings. */
-const BOOKMARK = /^[\w.:-]{1,256}$/;
+/**
+ * D1 bookmarks are dash-separated hex groups, e.g.
+ * 00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683 (production and
+ * miniflare alike). Group lengths are not pinned, in case D1 changes them;
+ * anything else (including the constraint words withSession() also accepts)
+ * is a 400 here rather than an error from D1 later.
+ * @see https://developers.cloudflare.com/d1/reference/time-travel/#bookmarks
+ */
+const BOOKMARK = /^(?=.{1,256}$)[0-9a-f]+(?:-[0-9a-f]+)*$/i;
 
 const wellFormedBookmark = (header: string | undefined) => {
   const bookmark = header?.trim();

@@ -1,0 +1,155 @@
+/**
+ * D1 read replication through the Sessions API: every request runs in
+ * `env.DB.withSession(<x-d1-bookmark> ?? "first-unconstrained")` and every
+ * response carries the session's latest bookmark in `x-d1-bookmark`.
+ *
+ * Locally (miniflare) there is one database instance and no replicas; the D1
+ * object ignores the bookmark it is given and returns its own commit token,
+ * which has the production shape (8-8-8-32 hex digits, lexicographically
+ * ordered). So this file tests the round trip, the format and what reaches
+ * withSession(); replica routing itself only exists in production.
+ * @see https://developers.cloudflare.com/d1/best-practices/read-replication/
+ * @see https://developers.cloudflare.com/d1/reference/time-travel/#bookmarks
+ */
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index";
+import { BASE, call, callers, communicationBody, newTenant } from "./helpers";
+
+/** The bookmark format D1 documents (time travel) and miniflare produces. */
+const BOOKMARK_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+/** A production bookmark as printed by `wrangler d1 time-travel info`. */
+const PRODUCTION_BOOKMARK = "00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683";
+
+describe("x-d1-bookmark round trip", () => {
+  const who = callers(newTenant());
+
+  it("every database-backed response carries a bookmark of the documented shape", async () => {
+    const list = await call("", { token: await who.viewer() });
+    const created = await call("", { method: "POST", token: await who.admin(), body: communicationBody() });
+    const one = await call(`/${created.json.communication.id}`, { token: await who.viewer() });
+    for (const res of [list, created, one]) {
+      expect(res.status, res.text).toBeLessThan(300);
+      expect(res.headers.get("x-d1-bookmark")).toMatch(BOOKMARK_SHAPE);
+    }
+  });
+
+  it("a write's bookmark sent back is accepted, and the read sees the write", async () => {
+    const admin = await who.admin();
+    const created = await call("", { method: "POST", token: admin, body: communicationBody() });
+    const bookmark = created.headers.get("x-d1-bookmark");
+    expect(bookmark).toMatch(BOOKMARK_SHAPE);
+
+    const read = await call(`/${created.json.communication.id}`, {
+      token: await who.viewer(),
+      headers: { "x-d1-bookmark": bookmark as string },
+    });
+    expect(read.status, read.text).toBe(200);
+    expect(read.json.communication).toEqual(created.json.communication);
+    // The session's bookmark never goes back in time.
+    expect((read.headers.get("x-d1-bookmark") as string) >= (bookmark as string)).toBe(true);
+
+    const patched = await call(`/${created.json.communication.id}`, {
+      method: "PATCH",
+      token: admin,
+      headers: { "x-d1-bookmark": read.headers.get("x-d1-bookmark") as string },
+      body: { status: "delivered", occurred_at: new Date(Date.now() - 60_000).toISOString() },
+    });
+    expect(patched.status, patched.text).toBe(200);
+    const after = patched.headers.get("x-d1-bookmark") as string;
+    expect(after > (bookmark as string)).toBe(true);
+
+    const listed = await call(`?status=delivered`, { token: await who.viewer(), headers: { "x-d1-bookmark": after } });
+    expect(listed.status).toBe(200);
+    expect(listed.json.communications.map((c: { id: string }) => c.id)).toContain(created.json.communication.id);
+  });
+
+  it("a bookmark in the production format passes the middleware", async () => {
+    const res = await call("", { token: await who.viewer(), headers: { "x-d1-bookmark": PRODUCTION_BOOKMARK } });
+    expect(res.status, res.text).toBe(200);
+    expect(PRODUCTION_BOOKMARK).toMatch(BOOKMARK_SHAPE);
+  });
+
+  it("an empty header means no bookmark", async () => {
+    const res = await call("", { token: await who.viewer(), headers: { "x-d1-bookmark": "  " } });
+    expect(res.status, res.text).toBe(200);
+  });
+
+  it.each([
+    ["spaces", "not a bookmark"],
+    ["markup", "<script>alert(1)</script>"],
+    ["quotes", `00000085-0000024c"; DROP TABLE x`],
+    ["not hex", "zzzzzzzz-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683"],
+    ["a constraint word, not a bookmark", "first-primary"],
+    ["too long", `${PRODUCTION_BOOKMARK}-${"0".repeat(300)}`],
+  ])("malformed (%s) is 400 naming x-d1-bookmark, before anything is read or written", async (_name, value) => {
+    const tenant = newTenant();
+    const them = callers(tenant);
+    const res = await call("", {
+      method: "POST",
+      token: await them.admin(),
+      body: communicationBody(),
+      headers: { "x-d1-bookmark": value },
+    });
+    expect(res.status, res.text).toBe(400);
+    expect(res.json).toEqual({
+      success: false,
+      message: "Invalid request parameters",
+      errors: [{ field: "x-d1-bookmark", message: "x-d1-bookmark is invalid" }],
+    });
+    expect(res.headers.get("server-timing")).toContain('desc="0 queries, 0 rows read, 0 rows written"');
+    const list = await call("", { token: await them.viewer() });
+    expect(list.json.total).toBe(0);
+  });
+
+  it("the 400 is localised", async () => {
+    const res = await call("?language=ar", { token: await who.viewer(), headers: { "x-d1-bookmark": "bad one" } });
+    expect(res.status).toBe(400);
+    expect(res.json.errors[0].field).toBe("x-d1-bookmark");
+    expect(res.json.message).not.toBe("Invalid request parameters");
+  });
+});
+
+describe("what reaches withSession()", () => {
+  /** env.DB, recording the argument of each withSession() call. */
+  function recordingEnv(calls: (string | undefined)[]): Env {
+    const DB = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "withSession") {
+          return (constraint?: string) => {
+            calls.push(constraint);
+            return target.withSession(constraint);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    return { ...env, DB };
+  }
+
+  async function fetchWith(headers: Record<string, string>) {
+    const calls: (string | undefined)[] = [];
+    const token = await callers(newTenant()).viewer();
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(BASE, { headers: { authorization: `Bearer ${token}`, ...headers } }),
+      recordingEnv(calls),
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    return { res, calls };
+  }
+
+  it("without a bookmark the session starts unconstrained (any replica)", async () => {
+    const { res, calls } = await fetchWith({});
+    expect(res.status).toBe(200);
+    expect(calls).toEqual(["first-unconstrained"]);
+  });
+
+  it("with a bookmark the session starts from it", async () => {
+    const { res, calls } = await fetchWith({ "x-d1-bookmark": ` ${PRODUCTION_BOOKMARK} ` });
+    expect(res.status).toBe(200);
+    expect(calls).toEqual([PRODUCTION_BOOKMARK]);
+  });
+});
