@@ -1,10 +1,12 @@
 /**
  * Test helpers: tokens for each kind of caller, and a `call()` that sends a
- * request through the Worker's own fetch handler (the deployed entry point).
+ * request through the Worker's own fetch handler (the deployed entry point)
+ * and checks every response against the OpenAPI document.
  */
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
+import { assertConforms } from "./openapi-contract";
 
 export const BASE = "http://api.test/delivery/customer-communications";
 
@@ -53,6 +55,11 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+/**
+ * Sends one request through the Worker. Throws when the response does not
+ * conform to the OpenAPI document (test/openapi-contract.ts): an undocumented
+ * status, media type, body shape or missing required header fails the test.
+ */
 export async function call(path: string, opts: CallOptions = {}) {
   const headers = new Headers(opts.headers);
   if (opts.token) headers.set("authorization", `Bearer ${opts.token}`);
@@ -62,7 +69,8 @@ export async function call(path: string, opts: CallOptions = {}) {
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
   }
   const url = path.startsWith("http") ? path : `${BASE}${path}`;
-  const res = await exports.default.fetch(new Request(url, { method: opts.method ?? "GET", headers, body }));
+  const method = opts.method ?? "GET";
+  const res = await exports.default.fetch(new Request(url, { method, headers, body }));
   const text = await res.text();
   let json: any;
   try {
@@ -70,6 +78,7 @@ export async function call(path: string, opts: CallOptions = {}) {
   } catch {
     json = undefined;
   }
+  assertConforms({ method, url, status: res.status, headers: res.headers, text, json });
   return { status: res.status, headers: res.headers, json, text };
 }
 
