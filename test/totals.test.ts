@@ -192,3 +192,86 @@ describe("the unfiltered total's cost does not grow with the tenant", () => {
     expect(large.read).toBeLessThanOrEqual(2 + 32 + 2);
   });
 });
+
+/**
+ * D1 cost of each operation, from the Server-Timing header every response
+ * carries (the same figures as the JSON log line's `d1` field). Printed for
+ * SCALING.md's cost model; the assertions pin what must not grow with the
+ * tenant. Run: npx vitest run test/totals.test.ts -t "cost per operation"
+ */
+describe("cost per operation", () => {
+  const who = callers(newTenant());
+  const d1 = (res: { headers: Headers }) => {
+    const m = /desc="(\d+) queries, (\d+) rows read, (\d+) rows written"/.exec(res.headers.get("server-timing") ?? "");
+    const [queries, read, written] = (m ?? []).slice(1).map(Number);
+    return { queries: queries as number, read: read as number, written: written as number };
+  };
+
+  it("measures every route on a 200-row tenant", async () => {
+    const admin = await who.admin();
+    const viewer = await who.viewer();
+    const customers = [who.customerId, crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    const bodies = Array.from({ length: 199 }, (_, i) =>
+      communicationBody({
+        customer_id: customers[i % 4],
+        type: TYPES[i % 4],
+        direction: DIRECTIONS[i % 3 === 0 ? 1 : 0],
+      }),
+    );
+    const rows = await seed(admin, bodies);
+    const target = rows[150] as Row;
+    const figures: Record<string, ReturnType<typeof d1>> = {};
+    const measure = async (name: string, path: string, opts: Parameters<typeof call>[1]) => {
+      const res = await call(path, opts);
+      expect(res.status, res.text).toBeLessThan(300);
+      figures[name] = d1(res);
+      return res;
+    };
+    await measure("POST create", "", { method: "POST", token: admin, body: communicationBody() });
+    await measure("POST create with Idempotency-Key", "", {
+      method: "POST",
+      token: admin,
+      body: communicationBody(),
+      headers: { "idempotency-key": crypto.randomUUID() },
+    });
+    const first = await measure("GET list, no filter, limit 10", "?limit=10", { token: viewer });
+    await measure("GET list, next page by cursor", `?limit=10&cursor=${first.json.next_cursor}`, { token: viewer });
+    await measure("GET list, page 5 (offset)", "?limit=10&page=5", { token: viewer });
+    await measure("GET list, type=call", "?limit=10&type=call", { token: viewer });
+    await measure("GET list, status=sent", "?limit=10&status=sent", { token: viewer });
+    await measure("GET list, customer_id (count via index)", `?limit=10&customer_id=${who.customerId}`, {
+      token: viewer,
+    });
+    await measure("GET list as the customer", "?limit=10", { token: await who.customer() });
+    await measure("GET list, created_after (last 20 rows)", `?limit=10&created_after=${rows[180]?.created_at}`, {
+      token: viewer,
+    });
+    await measure("GET /:id", `/${target.id}`, { token: viewer });
+    const occurred = new Date(Date.now() - 60_000).toISOString();
+    await measure("PATCH applied", `/${target.id}`, {
+      method: "PATCH",
+      token: admin,
+      body: { status: "delivered", occurred_at: occurred },
+    });
+    await measure("PATCH unchanged (repeat)", `/${target.id}`, {
+      method: "PATCH",
+      token: admin,
+      body: { status: "delivered", occurred_at: occurred },
+    });
+    await measure("GET /:id/events", `/${target.id}/events`, { token: viewer });
+
+    console.log(
+      `D1 cost per operation (201-row tenant):\n${Object.entries(figures)
+        .map(([name, f]) => `| ${name} | ${f.queries} | ${f.read} | ${f.written} |`)
+        .join("\n")}`,
+    );
+    // Nothing here reads in proportion to the tenant (201 rows): pages read
+    // about limit + 1 entries per query, totals come from <= 32 counters or
+    // a selective index.
+    for (const [name, f] of Object.entries(figures)) {
+      if (!name.includes("customer")) expect(f.read, name).toBeLessThan(100);
+    }
+    expect(figures["GET /:id"]).toEqual({ queries: 1, read: 1, written: 0 });
+    expect(figures["PATCH unchanged (repeat)"]?.written).toBe(0);
+  });
+});
