@@ -8,7 +8,9 @@ Scalar.createApiReference("#app", {
   telemetry: false,
   agent: { disabled: true },
   mcp: { disabled: true },
-  hideClientButton: false,
+  showDeveloperTools: "never",
+  documentDownloadType: "json",
+  authentication: { preferredSecurityScheme: "bearerAuth" },
   defaultOpenAllTags: true,
   metaData: { title: "Customer Communications API" },
 });

@@ -65,8 +65,7 @@ export const acceptLanguageHeader = z
   .optional()
   .openapi({
     param: { name: "accept-language", in: "header" },
-    description: `Used when \`language\` is absent: the first of ${LANGUAGES.join(", ")} (or ckb, for ku) in the list wins; otherwise en.`,
-    example: "ar, en;q=0.8",
+    description: `Used when \`language\` is absent: the first of ${LANGUAGES.join(", ")} (or ckb, for ku) in the list wins; otherwise en. Example: \`ar, en;q=0.8\`.`,
   });
 
 /** Query of every route: tenant and language. */

@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+/**
+ * `npm run docs:screenshot`: renders the API reference (/docs) in headless
+ * Chromium and saves screenshots/docs.png.
+ *  1. installs Debian's `chromium` if /usr/bin/chromium is missing (apt-get);
+ *  2. starts the Worker with `wrangler dev` on 127.0.0.1 (a free port, a
+ *     throw-away --persist-to directory, so the local dev database is untouched);
+ *  3. opens /docs with every non-loopback request blocked and recorded: the
+ *     page must work with no internet;
+ *  4. fails unless both published operations ("List Customer Communications",
+ *     "Create Customer Communication") are on the page, or if the page tried
+ *     to reach the internet.
+ * Options (environment): PORT and INSPECTOR_PORT (default: free ports),
+ * PERSIST_TO (default: a temporary directory), CHROMIUM (default /usr/bin/chromium).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const OPERATIONS = ["List Customer Communications", "Create Customer Communication"];
+const OUT_DIR = join(ROOT, "screenshots");
+
+function ensureChromium() {
+  if (existsSync(CHROMIUM)) return;
+  console.log(`${CHROMIUM} not found: installing Debian's chromium (apt-get)`);
+  const sudo = process.getuid?.() === 0 ? [] : ["sudo"];
+  for (const args of [
+    ["apt-get", "update"],
+    ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
+  ]) {
+    const [cmd, ...rest] = [...sudo, ...args];
+    const run = spawnSync(cmd, rest, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    if (run.status !== 0) throw new Error(`${args.join(" ")} failed (exit ${run.status})`);
+  }
+  if (!existsSync(CHROMIUM)) throw new Error(`chromium installed but ${CHROMIUM} does not exist`);
+}
+
+/** A port nobody listens on right now, on loopback. */
+function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+async function waitFor(url, child, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
+}
+
+ensureChromium();
+const port = Number(process.env.PORT ?? (await freePort()));
+const inspectorPort = Number(process.env.INSPECTOR_PORT ?? (await freePort()));
+const persist = process.env.PERSIST_TO
+  ? resolve(process.env.PERSIST_TO)
+  : mkdtempSync(join(tmpdir(), "cc-docs-state-"));
+const profile = mkdtempSync(join(tmpdir(), "cc-docs-chromium-"));
+const base = `http://127.0.0.1:${port}`;
+
+const wrangler = spawn(
+  "npx",
+  [
+    "wrangler",
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    persist,
+    "--show-interactive-dev-session=false",
+  ],
+  { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, CI: "true" } },
+);
+let wranglerLog = "";
+wrangler.stdout.on("data", (d) => {
+  wranglerLog += d;
+});
+wrangler.stderr.on("data", (d) => {
+  wranglerLog += d;
+});
+
+let browser;
+let failed = false;
+try {
+  await waitFor(`${base}/docs`, wrangler);
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1440, height: 1000 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  const blocked = [];
+  const consoleErrors = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") consoleErrors.push(msg.text());
+  });
+  page.on("pageerror", (err) => consoleErrors.push(String(err)));
+  await browser.route("**/*", (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === "127.0.0.1" || url.protocol === "data:" || url.protocol === "blob:") return route.continue();
+    blocked.push(url.href);
+    return route.abort();
+  });
+
+  const response = await page.goto(`${base}/docs`, { waitUntil: "load" });
+  if (response?.status() !== 200) throw new Error(`/docs answered ${response?.status()}`);
+  for (const name of OPERATIONS) {
+    await page.getByText(name, { exact: true }).first().waitFor({ state: "visible", timeout: 60_000 });
+  }
+  await page.waitForLoadState("networkidle");
+  const text = await page.evaluate(() => document.body.innerText);
+  const missing = OPERATIONS.filter((name) => !text.includes(name));
+
+  mkdirSync(OUT_DIR, { recursive: true });
+  const file = join(OUT_DIR, "docs.png");
+  await page.screenshot({ path: file });
+  const full = join(OUT_DIR, "docs-full.png");
+  await page.screenshot({ path: full, fullPage: true });
+  console.log(`saved ${file} and ${full}`);
+  // The list operation itself: parameters and responses.
+  const heading = page.getByRole("heading", { name: OPERATIONS[0] }).first();
+  if ((await heading.count()) > 0) {
+    await heading.scrollIntoViewIfNeeded();
+    const list = join(OUT_DIR, "docs-list.png");
+    await page.screenshot({ path: list });
+    console.log(`saved ${list}`);
+  }
+
+  if (consoleErrors.length) console.log(`console errors:\n  ${consoleErrors.join("\n  ")}`);
+  if (missing.length) {
+    failed = true;
+    console.error(`missing on the page: ${missing.join(", ")}`);
+  } else {
+    console.log(`on the page: ${OPERATIONS.join(", ")}`);
+  }
+  if (blocked.length) {
+    failed = true;
+    console.error(`the page tried to reach the internet (blocked):\n  ${blocked.join("\n  ")}`);
+  } else {
+    console.log("network: only 127.0.0.1 was requested");
+  }
+} catch (err) {
+  failed = true;
+  console.error(String(err?.stack ?? err));
+  console.error(`wrangler dev output:\n${wranglerLog.slice(-3000)}`);
+} finally {
+  await browser?.close().catch(() => {});
+  try {
+    process.kill(-wrangler.pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+  rmSync(profile, { recursive: true, force: true });
+  if (!process.env.PERSIST_TO) rmSync(persist, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
