@@ -140,6 +140,7 @@ try {
     await page.getByText(name, { exact: true }).first().waitFor({ state: "visible", timeout: 60_000 });
   }
   await page.waitForLoadState("networkidle");
+  // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a reader sees
   const text = await page.evaluate(() => document.body.innerText);
   const missing = OPERATIONS.filter((name) => !text.includes(name));
 
