@@ -5,6 +5,7 @@
  * concurrent), every status/type/direction filter's `total` must equal the
  * number of rows the list walk actually returns, and the state we expect.
  */
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, callers, communicationBody, newTenant, seed } from "./helpers";
 
@@ -218,7 +219,10 @@ describe("cost per operation", () => {
         direction: DIRECTIONS[i % 3 === 0 ? 1 : 0],
       }),
     );
+    const dbSize = async () => (await env.DB.prepare("SELECT 1").run()).meta.size_after as number;
+    const sizeBefore = await dbSize();
     const rows = await seed(admin, bodies);
+    const bytesPerRow = (await dbSize()) - sizeBefore;
     const target = rows[150] as Row;
     const figures: Record<string, ReturnType<typeof d1>> = {};
     const measure = async (name: string, path: string, opts: Parameters<typeof call>[1]) => {
@@ -260,6 +264,9 @@ describe("cost per operation", () => {
     });
     await measure("GET /:id/events", `/${target.id}/events`, { token: viewer });
 
+    console.log(
+      `storage: ${Math.round(bytesPerRow / bodies.length)} bytes per communication (row + indexes + page slack)`,
+    );
     console.log(
       `D1 cost per operation (201-row tenant):\n${Object.entries(figures)
         .map(([name, f]) => `| ${name} | ${f.queries} | ${f.read} | ${f.written} |`)
