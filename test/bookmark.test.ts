@@ -128,12 +128,20 @@ describe("what reaches withSession()", () => {
     return { ...env, DB };
   }
 
-  async function fetchWith(headers: Record<string, string>) {
+  async function fetchWith(
+    headers: Record<string, string>,
+    init: { method?: string; path?: string; body?: unknown } = {},
+  ) {
     const calls: (string | undefined)[] = [];
-    const token = await callers(newTenant()).viewer();
+    const who = callers(newTenant());
+    const token = init.method ? await who.admin() : await who.viewer();
     const ctx = createExecutionContext();
     const res = await worker.fetch(
-      new Request(BASE, { headers: { authorization: `Bearer ${token}`, ...headers } }),
+      new Request(`${BASE}${init.path ?? ""}`, {
+        method: init.method ?? "GET",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      }),
       recordingEnv(calls),
       ctx,
     );
@@ -150,6 +158,29 @@ describe("what reaches withSession()", () => {
   it("with a bookmark the session starts from it", async () => {
     const { res, calls } = await fetchWith({ "x-d1-bookmark": ` ${PRODUCTION_BOOKMARK} ` });
     expect(res.status).toBe(200);
+    expect(calls).toEqual([PRODUCTION_BOOKMARK]);
+  });
+
+  it("a write without a bookmark starts at the primary (a PATCH right after the create must find the row)", async () => {
+    const create = await fetchWith({}, { method: "POST", body: communicationBody() });
+    expect(create.res.status).toBe(201);
+    expect(create.calls).toEqual(["first-primary"]);
+    const id = ((await create.res.json()) as { communication: { id: string } }).communication.id;
+    const patch = await fetchWith(
+      {},
+      { method: "PATCH", path: `/${id}`, body: { status: "delivered", occurred_at: new Date().toISOString() } },
+    );
+    // Another tenant's token: 404, but the session choice is what matters here.
+    expect(patch.res.status).toBe(404);
+    expect(patch.calls).toEqual(["first-primary"]);
+  });
+
+  it("a write with a bookmark starts from the bookmark", async () => {
+    const { res, calls } = await fetchWith(
+      { "x-d1-bookmark": PRODUCTION_BOOKMARK },
+      { method: "POST", body: communicationBody() },
+    );
+    expect(res.status).toBe(201);
     expect(calls).toEqual([PRODUCTION_BOOKMARK]);
   });
 });

@@ -157,8 +157,9 @@ export type Database = ReturnType<typeof createDb>;
 
 /**
  * Open the request's database. `bookmark` is the caller's x-d1-bookmark
- * header: reads then see at least that point in time, from any replica.
- * Without one, the first query may go to any replica ("first-unconstrained").
+ * header: reads then see at least that point in time, from any replica. It
+ * may also be a session constraint ("first-primary"). Without either, the
+ * first query may go to any replica ("first-unconstrained").
  */
 export function createDb(binding: D1Database, bookmark: string | undefined, stats: DbStats) {
   const session =

@@ -36,6 +36,14 @@ export const rejectMalformedBookmark = createMiddleware<AppEnv>(async (c, next) 
   await next();
 });
 
+/**
+ * Where a session without a bookmark starts. Reads may start on any replica.
+ * Writes go to the primary anyway, and PATCH reads the row before writing
+ * it: starting at the primary means a provider callback arriving right after
+ * the create finds the row (a lagging replica would answer 404).
+ */
+const sessionStart = (method: string) => (method === "GET" || method === "HEAD" ? undefined : "first-primary");
+
 export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
   const given = c.req.header("x-request-id");
@@ -49,7 +57,7 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     // A malformed bookmark is refused by `rejectMalformedBookmark`, further
     // in, so that its 400 passes through the secure-headers and CORS layers.
     const bookmark = wellFormedBookmark(c.req.header("x-d1-bookmark"));
-    c.set("db", createDb(c.env.DB, bookmark, stats));
+    c.set("db", createDb(c.env.DB, bookmark ?? sessionStart(c.req.method), stats));
     await next();
   } catch (err) {
     // Errors thrown further in are answered by app.onError; this is a safety net.
