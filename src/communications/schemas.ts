@@ -145,6 +145,25 @@ const Attachment = z
   })
   .openapi("Attachment");
 
+/**
+ * Deepest nesting accepted in free-form JSON (communication_details, event
+ * details). The tables' json_valid() CHECKs fail beyond SQLite's 1000
+ * levels, which would be a 500; provider payloads need a handful.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/** Whether a JSON value nests at most MAX_JSON_DEPTH levels; iterative, as the caller picks the depth. */
+export function withinJsonDepth(value: unknown): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [node, depth] = top;
+    if (node === null || typeof node !== "object") continue;
+    if (depth > MAX_JSON_DEPTH) return false;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return true;
+}
+
 /** Provider keys beyond the documented ones are kept as given (contract.md). */
 export const CommunicationDetails = z
   .looseObject({
@@ -167,6 +186,7 @@ export const CommunicationDetails = z
     template_variables: z.record(z.string(), z.unknown()).optional(),
     attachments: z.array(Attachment).max(50).optional(),
   })
+  .refine(withinJsonDepth, { message: `nested deeper than ${MAX_JSON_DEPTH} levels` })
   .openapi("CommunicationDetails", {
     example: {
       sender: { user_id: EXAMPLE_ID, system_component: "delivery_notifications", phone: "+15551234567" },
@@ -220,6 +240,7 @@ export const StatusUpdateBody = z
     occurred_at: isoDateTime().openapi({ description: "When the provider says the event happened (ISO 8601)." }),
     details: z
       .record(z.string(), z.unknown())
+      .refine(withinJsonDepth, { message: `nested deeper than ${MAX_JSON_DEPTH} levels` })
       .optional()
       .openapi({ description: "Provider payload to keep with the event (provider name, event id, error code...)." }),
   })
