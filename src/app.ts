@@ -16,6 +16,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { BASE_PATH, communicationsRouter } from "./communications";
 import { docsRouter } from "./docs";
 import type { AppEnv } from "./env";
+import { LANGUAGES } from "./i18n/messages";
 import { errorResponse } from "./lib/error-handler";
 import { ApiError } from "./lib/errors";
 import { validationHook } from "./lib/validation";
@@ -99,6 +100,22 @@ export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] 
 /** Components the routes refer to: the bearer scheme and the response headers. */
 function registerDocumentComponents(app: OpenAPIHono<AppEnv>) {
   const registry = app.openAPIRegistry;
+  registry.registerComponent("parameters", "AcceptLanguage", {
+    name: "accept-language",
+    in: "header",
+    required: false,
+    description: `Used when \`language\` is absent: the first of ${LANGUAGES.join(", ")} (or ckb, for ku) in the list wins; otherwise en.`,
+    schema: { type: "string" },
+    example: "ar, en;q=0.8",
+  });
+  registry.registerComponent("parameters", "D1Bookmark", {
+    name: "x-d1-bookmark",
+    in: "header",
+    required: false,
+    description:
+      "Bookmark from a previous response: this read sees at least that write, from any replica. Malformed: 400.",
+    schema: { type: "string", maxLength: 256, pattern: "^[0-9a-fA-F]+(-[0-9a-fA-F]+)*$" },
+  });
   registry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",

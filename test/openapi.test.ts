@@ -14,9 +14,6 @@ const ORIGIN = "http://api.test";
 const doc = openApiDocument();
 
 type Json = Record<string, any>;
-const operations = Object.entries<Json>(doc.paths).flatMap(([path, item]) =>
-  Object.entries<Json>(item).map(([method, op]) => ({ path, method, op, name: `${method.toUpperCase()} ${path}` })),
-);
 const deref = (node: Json): Json => {
   if (!node?.$ref) return node;
   const target = String(node.$ref)
@@ -25,6 +22,15 @@ const deref = (node: Json): Json => {
     .reduce<any>((at, seg) => at?.[seg], doc);
   return deref(target);
 };
+const operations = Object.entries<Json>(doc.paths).flatMap(([path, item]) =>
+  Object.entries<Json>(item).map(([method, op]) => ({
+    path,
+    method,
+    op,
+    name: `${method.toUpperCase()} ${path}`,
+    params: (op.parameters ?? []).map(deref) as Json[],
+  })),
+);
 
 describe("GET /openapi.json", () => {
   it("serves the generated document, identical to the committed openapi.json", async () => {
@@ -101,11 +107,11 @@ describe("GET /openapi.json", () => {
   });
 
   it("lists the languages on every operation, in the query and through Accept-Language", () => {
-    for (const { op, name } of operations) {
-      const language = op.parameters.find((p: Json) => p.name === "language" && p.in === "query");
+    for (const { params, name } of operations) {
+      const language = params.find((p) => p.name === "language" && p.in === "query");
       expect(language?.schema, name).toMatchObject({ enum: [...LANGUAGES], default: "en" });
       expect(
-        op.parameters.some((p: Json) => p.name === "accept-language" && p.in === "header"),
+        params.some((p) => p.name === "accept-language" && p.in === "header"),
         name,
       ).toBe(true);
     }
@@ -133,11 +139,17 @@ describe("GET /openapi.json", () => {
     for (const status of ["201", "409", "413", "415"]) expect(create.responses[status], status).toBeDefined();
     expect(create.parameters.some((p: Json) => p.name === "idempotency-key" && p.in === "header")).toBe(true);
     expect(create.requestBody.required).toBe(true);
+    for (const { params, name } of operations.filter((o) => o.method === "get")) {
+      expect(
+        params.some((p) => p.name === "x-d1-bookmark" && p.in === "header"),
+        name,
+      ).toBe(true);
+    }
   });
 
   it("has examples that conform to their own schemas", () => {
     let checked = 0;
-    for (const { op, name } of operations) {
+    for (const { op, name, params } of operations) {
       for (const [status, response] of Object.entries<Json>(op.responses)) {
         const media = response.content["application/json"];
         for (const [exampleName, example] of Object.entries<Json>(media.examples ?? {})) {
@@ -145,9 +157,9 @@ describe("GET /openapi.json", () => {
           checked++;
         }
       }
-      for (const p of op.parameters ?? []) {
-        if (p.schema.example !== undefined) {
-          expect(schemaProblems(p.schema, p.schema.example), `${name} ${p.name}`).toEqual([]);
+      for (const p of params) {
+        for (const example of [p.example, p.schema.example].filter((e) => e !== undefined)) {
+          expect(schemaProblems(p.schema, example), `${name} ${p.name}`).toEqual([]);
           checked++;
         }
       }

@@ -1,10 +1,9 @@
 /** OpenAPI route definitions: the single description of each operation. */
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import { type MessageKey, type MessageParams, translate } from "../i18n/messages";
 import { requireAuth } from "../middleware/auth";
 import { allow, mayManage, mayRead } from "./access";
 import {
-  acceptLanguageHeader,
   CommonQuery,
   CreateBody,
   ErrorResponse,
@@ -69,16 +68,13 @@ const success = (key: MessageKey, fields: Record<string, unknown>): NamedExample
   value: { success: true, message: translate("en", key), ...fields },
 });
 
-const bookmarkHeader = z.object({
-  "accept-language": acceptLanguageHeader,
-  "x-d1-bookmark": z
-    .string()
-    .optional()
-    .openapi({
-      param: { name: "x-d1-bookmark", in: "header" },
-      description: "Bookmark from a previous response: this read sees at least that write, from any replica.",
-    }),
-});
+/**
+ * Headers read by middleware (src/middleware/context.ts), not by handlers:
+ * declared as component parameters (src/app.ts) rather than header schemas,
+ * which would make every hc<App> call pass `header`.
+ */
+const parameters = [{ $ref: "#/components/parameters/AcceptLanguage" }];
+const readParameters = [...parameters, { $ref: "#/components/parameters/D1Bookmark" }];
 
 /** Errors any authenticated route can answer. */
 const commonErrors = {
@@ -146,8 +142,9 @@ export const listRoute = createRoute({
     "Communications of a tenant, newest first, with filters and pagination. Customers only see their own; staff with view:tenant or manage:operations:tenant, and system administrators, see all of the tenant's.",
   tags,
   security,
+  parameters: readParameters,
   middleware: [requireAuth, allow(mayRead)] as const,
-  request: { query: ListQuery, headers: bookmarkHeader },
+  request: { query: ListQuery },
   responses: {
     200: json(ListResponse, "A page of communications.", {
       page: success("list_ok", {
@@ -172,6 +169,7 @@ export const createCommunicationRoute = createRoute({
     "Logs an outbound or inbound communication. Requires manage:operations:tenant or system administrator. Safe to retry with an Idempotency-Key.",
   tags,
   security,
+  parameters,
   middleware: [requireAuth, allow(mayManage)] as const,
   request: {
     query: CommonQuery,
@@ -209,8 +207,9 @@ export const getRoute = createRoute({
   description: "One communication by id, with the same access rules as the list. Unknown or not visible: 404.",
   tags,
   security,
+  parameters: readParameters,
   middleware: [requireAuth, allow(mayRead)] as const,
-  request: { params: IdParams, query: CommonQuery, headers: bookmarkHeader },
+  request: { params: IdParams, query: CommonQuery },
   responses: {
     200: json(ItemResponse, "The communication.", {
       found: success("get_ok", { communication: EXAMPLE_COMMUNICATION }),
@@ -229,11 +228,11 @@ export const updateStatusRoute = createRoute({
     "A provider status event. Status only moves forward (sent → delivered → read; sent or delivered → failed) and never back to an older event's state: a late or repeated event changes nothing and answers 200 with the current state. Requires manage:operations:tenant.",
   tags,
   security,
+  parameters,
   middleware: [requireAuth, allow(mayManage)] as const,
   request: {
     params: IdParams,
     query: CommonQuery,
-    headers: z.object({ "accept-language": acceptLanguageHeader }),
     body: { required: true, content: { "application/json": { schema: StatusUpdateBody } } },
   },
   responses: {
@@ -266,8 +265,9 @@ export const eventsRoute = createRoute({
   description: "The applied status changes of one communication, oldest first.",
   tags,
   security,
+  parameters: readParameters,
   middleware: [requireAuth, allow(mayRead)] as const,
-  request: { params: IdParams, query: CommonQuery, headers: bookmarkHeader },
+  request: { params: IdParams, query: CommonQuery },
   responses: {
     200: json(EventsResponse, "The events.", {
       events: success("events_ok", {

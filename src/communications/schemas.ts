@@ -15,7 +15,9 @@ const EXAMPLE_DELIVERY = "8e7d6c5b-4a39-4281-9f0e-d1c2b3a4f5e6";
 
 /** Parameters that are present but empty (`customer_id=`) mean "not given". */
 const optionalParam = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+  // Typed as the optional inner schema (z.preprocess alone would type the input
+  // `unknown`), so hc<App> clients get the real parameter types.
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional()) as unknown as z.ZodOptional<T>;
 
 /**
  * An optional query parameter. The document keeps the inner schema (type,
@@ -58,15 +60,6 @@ const languageParam = optionalQuery(z.preprocess((v) => (Array.isArray(v) ? v[0]
   default: "en",
   example: "en",
 });
-
-/** Second choice for the language of messages, after `language`. */
-export const acceptLanguageHeader = z
-  .string()
-  .optional()
-  .openapi({
-    param: { name: "accept-language", in: "header" },
-    description: `Used when \`language\` is absent: the first of ${LANGUAGES.join(", ")} (or ckb, for ku) in the list wins; otherwise en. Example: \`ar, en;q=0.8\`.`,
-  });
 
 /** Query of every route: tenant and language. */
 export const CommonQuery = z.object({ tenant_id: tenantIdParam, language: languageParam });
@@ -250,7 +243,6 @@ export const StatusUpdateBody = z
 export type StatusUpdateBody = z.infer<typeof StatusUpdateBody>;
 
 export const IdempotencyHeaders = z.object({
-  "accept-language": acceptLanguageHeader,
   "idempotency-key": optionalParam(
     z
       .string()
