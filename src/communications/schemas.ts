@@ -120,11 +120,12 @@ export const ListQuery = CommonQuery.extend({
 });
 export type ListQuery = z.infer<typeof ListQuery>;
 
-/** UUIDs are case-insensitive on input (RFC 9562); ids are stored in lower case. */
-const lowerCase = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : v);
-
 export const IdParams = z.object({
-  id: z.preprocess(lowerCase, uuid()).openapi({ param: { name: "id", in: "path" }, example: EXAMPLE_ID }),
+  // UUIDs are case-insensitive on input (RFC 9562); ids are stored in lower
+  // case. overwrite() keeps the type a string (and the document's format).
+  id: uuid()
+    .overwrite((v) => v.toLowerCase())
+    .openapi({ param: { name: "id", in: "path" }, example: EXAMPLE_ID }),
 });
 
 const shortText = (max: number) => z.string().max(max);
