@@ -65,7 +65,9 @@ describe("scheduled purge of idempotency keys", () => {
     expect(await count("SELECT count(*) AS n FROM idempotency_keys WHERE tenant_id IN (?, ?)", a, b)).toBe(2);
     expect(await count("SELECT count(*) AS n FROM idempotency_keys WHERE key IN ('a-young', 'b-now')")).toBe(2);
     expect([await rows(a), await rows(b)]).toEqual([3, 2]);
-    const line = log.mock.calls.map((c) => String(c[0])).find((l) => l.includes("purged idempotency keys"));
+    const line = log.mock.calls
+      .map((c: unknown[]) => String(c[0]))
+      .find((l: string) => l.includes("purged idempotency keys"));
     expect(line).toBeDefined();
     const parsed = JSON.parse(line as string);
     expect(parsed.deleted).toBeGreaterThanOrEqual(3); // other files' keys are isolated; this file's older ones count too
@@ -78,7 +80,7 @@ describe("scheduled purge of idempotency keys", () => {
     await runCron();
     log.mockClear();
     await runCron();
-    const line = JSON.parse(String(log.mock.calls.find((c) => String(c[0]).includes("purged"))?.[0]));
+    const line = JSON.parse(String(log.mock.calls.find((c: unknown[]) => String(c[0]).includes("purged"))?.[0]));
     expect(line.deleted).toBe(0);
     expect(await keys(tenant)).toBe(0);
   });
