@@ -350,3 +350,63 @@ describe("no parameter reaches another tenant's or customer's rows", () => {
     expect(ids(inB)).toEqual(idsOf(w.tenantBRows));
   });
 });
+
+describe("UUIDs in capitals are the same ids (RFC 9562: case-insensitive on input)", () => {
+  const tenant = newTenant();
+  const who = callers(tenant);
+  const delivery = crypto.randomUUID();
+  let created: { id: string; customer_id: string; delivery_id: string };
+
+  beforeAll(async () => {
+    const res = await call("", {
+      method: "POST",
+      token: await who.admin(),
+      body: communicationBody({ customer_id: who.customerId.toUpperCase(), delivery_id: delivery.toUpperCase() }),
+    });
+    expect(res.status, res.text).toBe(201);
+    created = res.json.communication;
+  });
+
+  it("a create stores them in lower case", () => {
+    expect(created.customer_id).toBe(who.customerId);
+    expect(created.delivery_id).toBe(delivery);
+  });
+
+  it.each([
+    ["lower", (s: string) => s],
+    ["upper", (s: string) => s.toUpperCase()],
+  ])("filters in %s case find the row", async (_name, caseOf) => {
+    const token = await who.viewer();
+    for (const query of [`?customer_id=${caseOf(who.customerId)}`, `?delivery_id=${caseOf(delivery)}`]) {
+      const res = await call(query, { token });
+      expect(ids(res), query).toEqual([created.id]);
+    }
+  });
+
+  it("the customer sees it, whatever the case of their claim or parameter", async () => {
+    const upperClaim = await signToken({ tenant_id: tenant, customer_id: who.customerId.toUpperCase() });
+    const upperSub = await signToken({ sub: who.customerId.toUpperCase(), tenant_id: tenant });
+    for (const token of [await who.customer(), upperClaim, upperSub]) {
+      expect(ids(await call("", { token }))).toEqual([created.id]);
+      expect(ids(await call(`?customer_id=${who.customerId}`, { token }))).toEqual([created.id]);
+      expect(ids(await call(`?customer_id=${who.customerId.toUpperCase()}`, { token }))).toEqual([created.id]);
+    }
+  });
+
+  it("tenant_id in either case, in the query or the token, is the same tenant", async () => {
+    const upperToken = await signToken({
+      tenant_id: tenant.toUpperCase(),
+      role: "dispatcher",
+      permissions: ["view:tenant"],
+    });
+    for (const token of [await who.viewer(), upperToken]) {
+      for (const query of ["", `?tenant_id=${tenant}`, `?tenant_id=${tenant.toUpperCase()}`]) {
+        const res = await call(query, { token });
+        expect(res.status, `${query}: ${res.text}`).toBe(200);
+        expect(ids(res)).toEqual([created.id]);
+      }
+    }
+    const admin = await call(`?tenant_id=${tenant.toUpperCase()}`, { token: await who.systemAdmin() });
+    expect(ids(admin)).toEqual([created.id]);
+  });
+});

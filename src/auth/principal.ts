@@ -12,7 +12,10 @@ export const PERMISSIONS = {
 /** The claims this service reads (contract.md, "Access token claims"). Others are ignored. */
 export const Claims = z.object({
   sub: z.string().min(1).max(255),
-  tenant_id: z.uuid().nullish(),
+  tenant_id: z
+    .uuid()
+    .overwrite((v) => v.toLowerCase())
+    .nullish(),
   permissions: z.array(z.string().max(255)).max(500).nullish(),
   is_system_admin: z.boolean().nullish(),
   role: z.string().max(255).nullish(),
@@ -30,6 +33,11 @@ export interface Principal {
   customerId: string;
 }
 
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Customer ids that are UUIDs compare in lower case, as stored (src/communications/schemas.ts); other ids as given. */
+const lowerCaseUuid = (id: string) => (UUID_SHAPE.test(id) ? id.toLowerCase() : id);
+
 export function toPrincipal(claims: Claims): Principal {
   return {
     userId: claims.sub,
@@ -37,7 +45,7 @@ export function toPrincipal(claims: Claims): Principal {
     isSystemAdmin: claims.is_system_admin === true,
     permissions: new Set(claims.permissions ?? []),
     role: claims.role?.trim() ? claims.role : null,
-    customerId: claims.customer_id ?? claims.sub,
+    customerId: lowerCaseUuid(claims.customer_id ?? claims.sub),
   };
 }
 

@@ -28,7 +28,11 @@ const optionalParam = <T extends z.ZodType>(schema: T) =>
 const optionalQuery = <T extends z.ZodType>(schema: T) =>
   optionalParam(schema).openapi({ param: { allowEmptyValue: true } });
 
-const uuid = () => z.uuid();
+/**
+ * UUIDs are case-insensitive on input (RFC 9562) and kept in lower case, so
+ * an id given in capitals finds, and is stored as, the same value as in lower case.
+ */
+const uuid = () => z.uuid().overwrite((v) => v.toLowerCase());
 const isoDateTime = () => z.iso.datetime({ offset: true });
 /**
  * A whole number written in decimal digits. `z.coerce.number()` would also
