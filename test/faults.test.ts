@@ -372,6 +372,19 @@ describe("D1 faults", () => {
   });
 
   describe("unknown errors are a bare 500", () => {
+    it("the log line names the SQL and the driver error, never the values bound to it", async () => {
+      const tenant = newTenant();
+      const body = communicationBody({ content: "PRIVATE message for +15550001111" });
+      const db = flaky(() => new Error("D1_ERROR: UNIQUE constraint failed: communications.id: SQLITE_CONSTRAINT"));
+      const res = await send(db, "", { method: "POST", token: await callers(tenant).admin(), body });
+      expect(res.status).toBe(500);
+      const logged = errorLog.mock.calls.map((c: unknown[]) => String(c[0])).join("\n");
+      expect(logged).toContain("SQLITE_CONSTRAINT");
+      expect(logged).toContain("insert into");
+      expect(logged).not.toContain("PRIVATE message");
+      expect(logged).not.toContain("+15550001111");
+    });
+
     it.each([
       ["an SQL error", new Error("D1_ERROR: no such table: communications: SQLITE_ERROR")],
       ["a constraint error", new Error("D1_ERROR: CHECK constraint failed: type IN ('sms')")],

@@ -39,17 +39,31 @@ export function toApiError(err: unknown): ApiError {
   return new ApiError(500, "internal_error", { cause: err });
 }
 
+/**
+ * What the log line says about a cause. A DrizzleQueryError's message holds
+ * the query's bound parameters (message content, phone numbers, emails):
+ * log its SQL and the driver error under it instead, never the values.
+ */
+function describeCause(cause: unknown): { error: string; query?: string; stack?: string } {
+  const describe = (e: unknown) => ({
+    error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+    stack: e instanceof Error ? e.stack : undefined,
+  });
+  if (cause instanceof Error && "query" in cause && "params" in cause) {
+    return { ...describe(cause.cause), query: String(cause.query) };
+  }
+  return describe(cause);
+}
+
 export function errorResponse(err: unknown, c: Context<AppEnv>): Response {
   const apiError = toApiError(err);
   if (apiError.status >= 500) {
-    const cause = apiError.cause ?? err;
     console.error(
       JSON.stringify({
         level: "error",
         request_id: c.var.requestId,
         msg: apiError.code,
-        error: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause),
-        stack: cause instanceof Error ? cause.stack : undefined,
+        ...describeCause(apiError.cause ?? err),
       }),
     );
   }
