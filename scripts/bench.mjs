@@ -159,15 +159,16 @@ function workerCpu(pgid) {
   const out = spawnSync("pgrep", ["-g", String(pgid), "workerd"], { encoding: "utf8" })
     .stdout.trim()
     .split("\n");
-  let total = 0;
+  const sample = { pids: "", ms: 0 };
   for (const pid of out.filter(Boolean)) {
     try {
       if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--inspector-addr")) continue;
       const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      total += (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+      sample.pids += `${pid} `;
+      sample.ms += (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
     } catch {}
   }
-  return total;
+  return sample;
 }
 
 /** `d1;dur=..;desc="Q queries, R rows read, W rows written"` -> numbers. */
@@ -270,7 +271,9 @@ async function load(op, pgid) {
       ? (req) => ({ ...req, headers: { ...req.headers, "idempotency-key": randomUUID() } })
       : undefined,
   });
-  const cpuMs = workerCpu(pgid) - cpuBefore;
+  const cpuAfter = workerCpu(pgid);
+  // A restarted workerd (wrangler reloads on a config change) voids the figure.
+  const cpuMs = cpuAfter.pids === cpuBefore.pids ? cpuAfter.ms - cpuBefore.ms : Number.NaN;
   const bad = result.non2xx + result.errors + result.timeouts;
   if (bad) log(`  ! ${op.name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
   return {
@@ -278,12 +281,13 @@ async function load(op, pgid) {
     p50: result.latency.p50,
     p99: result.latency.p99,
     requests: result.requests.total,
-    cpuPerRequest: result.requests.total ? cpuMs / result.requests.total : undefined,
+    cpuPerRequest: result.requests.total && cpuMs >= 0 ? cpuMs / result.requests.total : undefined,
     bad,
   };
 }
 
-const fmt = (n, digits = 0) => (n === undefined ? "-" : n.toLocaleString("en-US", { maximumFractionDigits: digits }));
+const fmt = (n, digits = 0) =>
+  n === undefined || Number.isNaN(n) ? "-" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
 const pad = (s, w, right = false) => (right ? String(s).padEnd(w) : String(s).padStart(w));
 
 async function benchSize(n, script) {
@@ -345,7 +349,10 @@ async function benchSize(n, script) {
       baselines.push(base);
       await run(op, base.rps);
     }
-    const mean = (xs, f) => xs.reduce((s, x) => s + f(x), 0) / xs.length;
+    const mean = (xs, f) => {
+      const values = xs.map(f).filter((v) => v !== undefined && !Number.isNaN(v));
+      return values.length ? values.reduce((s, v) => s + v, 0) / values.length : undefined;
+    };
     const baselineRow = {
       name: "baseline: one D1 query",
       kind: "baseline",
@@ -358,10 +365,10 @@ async function benchSize(n, script) {
     const limitsRow = {
       name: baselineLimits.name,
       kind: "baseline",
-      rps: (limitsFirst.rps + limitsLast.rps) / 2,
-      p50: (limitsFirst.p50 + limitsLast.p50) / 2,
-      p99: (limitsFirst.p99 + limitsLast.p99) / 2,
-      cpuPerRequest: (limitsFirst.cpuPerRequest + limitsLast.cpuPerRequest) / 2,
+      rps: mean([limitsFirst, limitsLast], (b) => b.rps),
+      p50: mean([limitsFirst, limitsLast], (b) => b.p50),
+      p99: mean([limitsFirst, limitsLast], (b) => b.p99),
+      cpuPerRequest: mean([limitsFirst, limitsLast], (b) => b.cpuPerRequest),
     };
     rows.splice(1, 0, baselineRow, limitsRow);
     const baseline = baselineRow.rps;
@@ -428,6 +435,18 @@ function printSummary(results) {
     );
   }
   console.log(`worst list growth ${fmt(first.n)} -> ${fmt(last.n)}: x${worst.toFixed(2)} (acceptance: <= x2)`);
+  console.log("\nworkerd CPU per request (ms; independent of other load on the machine)");
+  for (const r of results) {
+    const cpu = (name) => r.rows.find((x) => x.name === name)?.cpuPerRequest;
+    const avg = (kind) => {
+      const xs = r.rows.filter((x) => x.kind === kind && x.cpuPerRequest !== undefined).map((x) => x.cpuPerRequest);
+      return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined;
+    };
+    console.log(
+      `N = ${pad(fmt(r.n), 9, true)} static ${fmt(cpu("baseline: static JSON"), 2)}, one D1 query ${fmt(cpu("baseline: one D1 query"), 2)}, ` +
+        `D1 query + 2 limit() ${fmt(cpu("baseline: D1 query + 2 limit()"), 2)}; list mean ${fmt(avg("list"), 2)}, create mean ${fmt(avg("create"), 2)}`,
+    );
+  }
   console.log("\nThroughput as a share of the one-query baseline (same run)");
   for (const r of results) {
     const lists = r.rows.filter((x) => x.kind === "list");
