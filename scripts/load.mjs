@@ -5,13 +5,16 @@
  * logical communication.
  *
  *  1. a fresh local D1 under its own persist dir, migrated with wrangler;
- *  2. `wrangler dev --ip 127.0.0.1` with a random JWT_SECRET (--var), its
- *     output to <persist>/wrangler-dev.log;
+ *  2. a build of the Worker (wrangler deploy --dry-run) served by
+ *     `wrangler dev --no-bundle --ip 127.0.0.1` with a random JWT_SECRET
+ *     (--var), its output to <persist>/wrangler-dev.log;
  *  3. CREATES logical creates, CONCURRENCY requests in flight, spread over
  *     TENANTS x USERS callers (to stay under the 1000/10 s tenant and 300/10 s
  *     user limits; a 429 is retried after a backoff anyway). A share DUP_RATIO
  *     of them is sent twice with the same Idempotency-Key and body: half at
  *     the same moment as the original, half after all originals;
+ *     A 5xx or a network error is retried with the same key and body, as a
+ *     client would (and counted: the "no 5xx" check still fails);
  *  4. checks: every answer 201, no 5xx, every duplicate answered with its
  *     original's id, the API's `total` per tenant, and COUNT(*) in the D1
  *     file through `wrangler d1 execute --local` (after the server stops);
@@ -75,6 +78,15 @@ if (migrate.status !== 0) {
   process.exit(1);
 }
 
+// Serve a build of the Worker, not src/: wrangler dev reloads on every
+// source change, and a reload answers in-flight requests with a 503 of its own.
+const DIST = resolve(PERSIST, "dist");
+const build = wrangler(["deploy", "--dry-run", "--outdir", DIST]);
+if (build.status !== 0) {
+  console.error(build.stdout, build.stderr);
+  process.exit(1);
+}
+
 const secret = randomBytes(32).toString("hex");
 const devLog = openSync(resolve(PERSIST, "wrangler-dev.log"), "w");
 const dev = spawn(
@@ -82,6 +94,8 @@ const dev = spawn(
   [
     "wrangler",
     "dev",
+    resolve(DIST, "index.js"),
+    "--no-bundle",
     "--ip",
     "127.0.0.1",
     "--port",
@@ -193,6 +207,7 @@ const statusCounts = {};
 const latencies = [];
 let requests = 0;
 let retries429 = 0;
+let retries5xx = 0;
 let networkErrors = 0;
 let replayed = 0;
 const failures = [];
@@ -229,6 +244,12 @@ async function send(item, kind) {
       retries429++;
       // Retry-After is 10 s (the binding's window); back off less, with jitter, and try again.
       await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** attempt) * (0.5 + Math.random())));
+      continue;
+    }
+    if (res.status >= 500 && attempt < 5) {
+      // What a client does with an unanswered create: send it again, same key, same body.
+      retries5xx++;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       continue;
     }
     if (res.status !== 201) {
@@ -292,6 +313,7 @@ try {
     callers: { tenants: TENANTS, users_per_tenant: USERS },
     status_counts: statusCounts,
     retried_429: retries429,
+    retried_5xx: retries5xx,
     network_errors: networkErrors,
     replayed_answers: replayed,
     rows: {
