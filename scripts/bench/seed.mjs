@@ -10,6 +10,7 @@
  *    customer; customers = N / MESSAGES_PER_CUSTOMER, deliveries spread over
  *    them by a multiplicative hash;
  *  - type, status and direction drawn with fixed weights (below).
+ * Only the random tails of the ids differ between runs.
  * The totals trigger of the migration runs for every row (communication_totals
  * stays right by construction). The secondary indexes are dropped before the
  * insert and re-created after it from their own SQL in sqlite_master (a sorted
@@ -29,6 +30,14 @@ export const customerId = (k) => `c0000000-0000-4000-8000-${k.toString(16).padSt
 export const deliveryId = (k) => `d0000000-0000-4000-8000-${k.toString(16).padStart(12, "0")}`;
 export const customersFor = (n) => Math.max(1, Math.floor(n / MESSAGES_PER_CUSTOMER));
 
+/**
+ * Deterministic draws: row i gets the same type, status, direction and time
+ * at every N, so the newest 10k rows of the 1M tenant are the 10k tenant and
+ * the sizes differ only by history. Independent multipliers modulo a prime.
+ */
+const MULTIPLIERS = [0, 2654435761, 2246822519, 3266489917, 668265263];
+const draw = (i, k) => `((${i} + 1) * ${MULTIPLIERS[k]} % 2147483647)`;
+
 /** Weighted picks from one uniform draw r in [0, 100). */
 const TYPE = `CASE WHEN r1 < 40 THEN 'sms' WHEN r1 < 70 THEN 'push_notification' WHEN r1 < 90 THEN 'email' ELSE 'call' END`;
 const STATUS = `CASE WHEN r2 < 50 THEN 'delivered' WHEN r2 < 70 THEN 'read' WHEN r2 < 90 THEN 'sent' ELSE 'failed' END`;
@@ -36,16 +45,17 @@ const DIRECTION = `CASE WHEN r3 < 10 THEN 'inbound' ELSE 'outbound' END`;
 
 const INSERT = `
 WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < :last),
--- MATERIALIZED: each row's draws are taken once (a plain CTE would call
--- random() again wherever a column is used).
+-- MATERIALIZED: each row's values are computed once (a plain CTE would
+-- evaluate randomblob() again wherever a column is used).
 rows AS MATERIALIZED (
   SELECT i,
          -- i = 0 is the newest; rows are produced oldest first (ascending
          -- ids fill B-tree pages fully).
-         CAST(:now AS INTEGER) - i * CAST(:interval AS INTEGER) - abs(random()) % (CAST(:interval AS INTEGER) / 2) AS ms,
+         CAST(:now AS INTEGER) - i * CAST(:interval AS INTEGER)
+           - ${draw("i", 4)} % (CAST(:interval AS INTEGER) / 2) AS ms,
          i / ${DELIVERY_SIZE} AS delivery,
          lower(hex(randomblob(9))) AS rnd,
-         abs(random()) % 100 AS r1, abs(random()) % 100 AS r2, abs(random()) % 100 AS r3
+         ${draw("i", 1)} % 100 AS r1, ${draw("i", 2)} % 100 AS r2, ${draw("i", 3)} % 100 AS r3
   FROM seq ORDER BY i DESC
 ),
 shaped AS (
