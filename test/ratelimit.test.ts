@@ -158,6 +158,25 @@ describe("the middleware, against binding doubles (labelled: not the real limite
     }
   });
 
+  it("a limiter that throws lets the request through (fail open) and the request is served", async () => {
+    const tenant = newTenant();
+    const broken = {
+      async limit() {
+        throw new Error("rate limiter unavailable");
+      },
+    } as unknown as RateLimit;
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const res = await send(
+      await callers(tenant).admin(),
+      { TENANT_RATE_LIMITER: broken, USER_RATE_LIMITER: broken },
+      { method: "POST" },
+    );
+    expect(res.status).toBe(201);
+    expect(await rows(tenant)).toBe(1);
+    expect(warn.mock.calls.some(([line]) => String(line).includes("rate limiter failed"))).toBe(true);
+    warn.mockRestore();
+  });
+
   it("requests that fail authentication never reach the limiters (nothing to key them by)", async () => {
     const tenantLimiter = limiterDouble(() => false);
     const userLimiter = limiterDouble(() => false);

@@ -8,16 +8,33 @@ import { authenticate, bearerToken } from "../auth/tokens";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 
+/**
+ * One limiter check. A limiter that fails (binding error) lets the request
+ * through, logged: the limits protect the service from floods, and an outage
+ * of the limiter must not become an outage of the API.
+ */
+async function withinLimit(limiter: RateLimit | undefined, key: string): Promise<boolean> {
+  if (!limiter) return true;
+  try {
+    return (await limiter.limit({ key })).success;
+  } catch (err) {
+    console.warn(
+      JSON.stringify({ level: "warn", msg: "rate limiter failed; request allowed", key, error: String(err) }),
+    );
+    return true;
+  }
+}
+
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   const principal = await authenticate(c.env, bearerToken(c.req.header("authorization")));
   c.set("principal", principal);
 
   const tenantKey = principal.tenantId ?? `admin:${c.req.query("tenant_id") ?? ""}`;
-  const checks: Promise<{ success: boolean }>[] = [];
-  if (c.env.TENANT_RATE_LIMITER) checks.push(c.env.TENANT_RATE_LIMITER.limit({ key: `tenant:${tenantKey}` }));
-  if (c.env.USER_RATE_LIMITER) checks.push(c.env.USER_RATE_LIMITER.limit({ key: `user:${principal.userId}` }));
-  const outcomes = await Promise.all(checks);
-  if (outcomes.some((o) => !o.success)) {
+  const outcomes = await Promise.all([
+    withinLimit(c.env.TENANT_RATE_LIMITER, `tenant:${tenantKey}`),
+    withinLimit(c.env.USER_RATE_LIMITER, `user:${principal.userId}`),
+  ]);
+  if (outcomes.includes(false)) {
     // The binding does not say when the window ends; its periods are 10 s.
     throw new ApiError(429, "rate_limited", { headers: { "Retry-After": "10" } });
   }
