@@ -12,6 +12,21 @@ const EXAMPLE_ID = "0195f3c2-6d1e-7b4a-9c3e-1a2b3c4d5e6f";
 const EXAMPLE_TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 const EXAMPLE_CUSTOMER = "3b2a1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d";
 const EXAMPLE_DELIVERY = "8e7d6c5b-4a39-4281-9f0e-d1c2b3a4f5e6";
+/** The seed's example body, with real ids: the create example and the returned example share it. */
+const EXAMPLE_CREATE = {
+  customer_id: EXAMPLE_CUSTOMER,
+  delivery_id: EXAMPLE_DELIVERY,
+  type: "sms",
+  direction: "outbound",
+  status: "sent",
+  content: "Your delivery #1234 is on its way and will arrive between 2-4pm today.",
+  communication_details: {
+    sender: { user_id: EXAMPLE_ID, system_component: "delivery_notifications", phone: "+15551234567" },
+    recipient: { phone: "+19876543210", name: "John Doe" },
+    template_id: "delivery-on-way",
+    template_variables: { delivery_id: "1234", delivery_window: "2-4pm" },
+  },
+} as const;
 
 /** Parameters that are present but empty (`customer_id=`) mean "not given". */
 const optionalParam = <T extends z.ZodType>(schema: T) =>
@@ -213,22 +228,7 @@ export const CreateBody = z
     content: z.string().max(100_000).nullish(),
     communication_details: CommunicationDetails.default({}),
   })
-  .openapi("CreateCommunication", {
-    example: {
-      customer_id: EXAMPLE_CUSTOMER,
-      delivery_id: EXAMPLE_DELIVERY,
-      type: "sms",
-      direction: "outbound",
-      status: "sent",
-      content: "Your delivery #1234 is on its way and will arrive between 2-4pm today.",
-      communication_details: {
-        sender: { user_id: EXAMPLE_ID, system_component: "delivery_notifications", phone: "+15551234567" },
-        recipient: { phone: "+19876543210", name: "John Doe" },
-        template_id: "delivery-on-way",
-        template_variables: { delivery_id: "1234", delivery_window: "2-4pm" },
-      },
-    },
-  });
+  .openapi("CreateCommunication", { example: EXAMPLE_CREATE });
 export type CreateBody = z.infer<typeof CreateBody>;
 
 /** Body of PATCH: a provider's status event. */
@@ -286,18 +286,7 @@ export type Communication = z.infer<typeof Communication>;
 export const EXAMPLE_COMMUNICATION: Communication = {
   id: EXAMPLE_ID,
   tenant_id: EXAMPLE_TENANT,
-  customer_id: EXAMPLE_CUSTOMER,
-  delivery_id: EXAMPLE_DELIVERY,
-  type: "sms",
-  direction: "outbound",
-  status: "sent",
-  content: "Your delivery #1234 is on its way and will arrive between 2-4pm today.",
-  communication_details: {
-    sender: { user_id: EXAMPLE_ID, system_component: "delivery_notifications", phone: "+15551234567" },
-    recipient: { phone: "+19876543210", name: "John Doe" },
-    template_id: "delivery-on-way",
-    template_variables: { delivery_id: "1234", delivery_window: "2-4pm" },
-  },
+  ...EXAMPLE_CREATE,
   created_by: "5d0c1f7e-2b3a-4c4d-8e9f-0a1b2c3d4e5f",
   created_at: "2026-11-28T14:02:55.120Z",
   updated_at: "2026-11-28T14:02:55.120Z",
