@@ -7,7 +7,7 @@
  * proves the results.)
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, callers, communicationBody, newTenant, seed } from "./helpers";
+import { call, callers, communicationBody, newTenant, qs, seed } from "./helpers";
 
 type Row = Record<string, any>;
 
@@ -41,13 +41,6 @@ function model(rows: Row[], f: Filters, order: "asc" | "desc" = "desc"): string[
     .map((r) => r.id as string)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0) * (order === "asc" ? 1 : -1));
 }
-
-const qs = (params: Record<string, string | number | undefined>) =>
-  `?${new URLSearchParams(
-    Object.entries(params)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => [k, String(v)]),
-  )}`;
 
 /** Follows next_cursor to the end; checks every page's envelope on the way. */
 async function walk(token: string, params: Record<string, string | undefined>, limit: number) {

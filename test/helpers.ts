@@ -3,9 +3,10 @@
  * request through the Worker's own fetch handler (the deployed entry point)
  * and checks every response against the OpenAPI document.
  */
-import { env } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
+import worker from "../src/index";
 import { assertConforms } from "./openapi-contract";
 
 export const BASE = "http://api.test/delivery/customer-communications";
@@ -111,4 +112,19 @@ export async function seed(token: string, bodies: Record<string, unknown>[], que
     out.push(res.json.communication);
   }
   return out;
+}
+
+/** A query string from params, leaving out undefined ones: qs({ type: "sms", page: 2 }) is "?type=sms&page=2". */
+export const qs = (params: Record<string, string | number | undefined>) =>
+  `?${new URLSearchParams(
+    Object.entries(params)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  )}`;
+
+/** Runs the Worker's cron handler (the hourly idempotency-key purge) and waits for it. */
+export async function runScheduled(bindings: Env = env) {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "17 * * * *" }), bindings, ctx);
+  await waitOnExecutionContext(ctx);
 }

@@ -3,10 +3,9 @@
  * response and never makes a second row; the key is per tenant, lives 24 h,
  * and the scheduled handler purges it afterwards.
  */
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
-import { call, callers, communicationBody, newTenant } from "./helpers";
+import { call, callers, communicationBody, newTenant, runScheduled } from "./helpers";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -40,12 +39,6 @@ function reverseKeys(value: unknown): unknown {
 
 const post = (token: string, key: string | undefined, body: unknown, query = "") =>
   call(query, { method: "POST", token, body, headers: key === undefined ? {} : { "Idempotency-Key": key } });
-
-async function runScheduled() {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "17 * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
-}
 
 describe("Idempotency-Key on create", () => {
   let log: ReturnType<typeof vi.spyOn>;

@@ -3,10 +3,9 @@
  * purges idempotency keys past their 24 hours, across all tenants, and
  * nothing else.
  */
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
-import { call, callers, communicationBody, newTenant } from "./helpers";
+import { call, callers, communicationBody, newTenant, runScheduled } from "./helpers";
 
 const HOUR = 60 * 60 * 1000;
 
@@ -35,13 +34,6 @@ async function createAt(tenant: string, key: string, hoursAgo: number) {
   }
 }
 
-async function runCron(bindings: Env = env) {
-  const ctx = createExecutionContext();
-  const controller = createScheduledController({ scheduledTime: Date.now(), cron: "17 * * * *" });
-  await worker.scheduled(controller, bindings, ctx);
-  await waitOnExecutionContext(ctx);
-}
-
 let log: ReturnType<typeof vi.spyOn>;
 beforeEach(() => {
   log = vi.spyOn(console, "log").mockImplementation(() => undefined);
@@ -60,7 +52,7 @@ describe("scheduled purge of idempotency keys", () => {
     await createAt(b, "b-old", 48);
     await createAt(b, "b-now", 0);
 
-    await runCron();
+    await runScheduled();
 
     expect(await count("SELECT count(*) AS n FROM idempotency_keys WHERE tenant_id IN (?, ?)", a, b)).toBe(2);
     expect(await count("SELECT count(*) AS n FROM idempotency_keys WHERE key IN ('a-young', 'b-now')")).toBe(2);
@@ -77,9 +69,9 @@ describe("scheduled purge of idempotency keys", () => {
   it("a second run finds nothing more to delete", async () => {
     const tenant = newTenant();
     await createAt(tenant, "once", 25);
-    await runCron();
+    await runScheduled();
     log.mockClear();
-    await runCron();
+    await runScheduled();
     const line = JSON.parse(String(log.mock.calls.find((c: unknown[]) => String(c[0]).includes("purged"))?.[0]));
     expect(line.deleted).toBe(0);
     expect(await keys(tenant)).toBe(0);
@@ -88,7 +80,7 @@ describe("scheduled purge of idempotency keys", () => {
   it("after the purge the key is free: the same key with another body creates a new communication", async () => {
     const tenant = newTenant();
     await createAt(tenant, "reuse-me", 26);
-    await runCron();
+    await runScheduled();
     const res = await call("", {
       method: "POST",
       token: await callers(tenant).admin(),
@@ -114,6 +106,6 @@ describe("scheduled purge of idempotency keys", () => {
       }),
       batch: () => Promise.reject(new Error("D1_ERROR: D1 DB is overloaded. Too many requests queued.")),
     };
-    await expect(runCron({ ...env, DB: failing as unknown as D1Database })).rejects.toThrow();
+    await expect(runScheduled({ ...env, DB: failing as unknown as D1Database })).rejects.toThrow();
   });
 });

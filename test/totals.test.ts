@@ -7,7 +7,7 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, callers, communicationBody, newTenant, seed } from "./helpers";
+import { call, callers, communicationBody, newTenant, qs, seed } from "./helpers";
 
 type Row = Record<string, any>;
 
@@ -15,13 +15,6 @@ const TYPES = ["sms", "email", "push_notification", "call"] as const;
 const DIRECTIONS = ["outbound", "inbound"] as const;
 const STATUSES = ["sent", "delivered", "failed", "read"] as const;
 const at = (minutes: number) => new Date(Date.now() - 60 * 60_000 + minutes * 60_000).toISOString();
-
-const qs = (params: Record<string, string | number | undefined>) =>
-  `?${new URLSearchParams(
-    Object.entries(params)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => [k, String(v)]),
-  )}`;
 
 /** The list's `total` on page 1, and the ids a full cursor walk returns. */
 async function totalAndWalk(token: string, filters: Record<string, string | undefined>) {
