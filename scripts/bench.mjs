@@ -51,7 +51,8 @@ const CONNECTIONS = Number(opts.connections);
 const PORT = Number(opts.port);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const BASE = `${ORIGIN}/delivery/customer-communications`;
-const CONFIG = resolve(ROOT, "bench/wrangler.jsonc");
+/** The bench is the `bench` environment of wrangler.toml (its entry is bench/worker.ts). */
+const ENV = ["--env", "bench"];
 const SECRET = randomBytes(32).toString("hex");
 const DAY = 86_400_000;
 
@@ -74,7 +75,7 @@ function wrangler(args, extra = {}) {
 function prepareDatabase(n, now) {
   const dir = resolve(ROOT, `.wrangler/bench/n${n}`);
   rmSync(dir, { recursive: true, force: true });
-  wrangler(["d1", "migrations", "apply", "DB", "--local", "--config", CONFIG, "--persist-to", dir]);
+  wrangler(["d1", "migrations", "apply", "DB", "--local", ...ENV, "--persist-to", dir]);
   const d1Dir = resolve(dir, "v3/d1/miniflare-D1DatabaseObject");
   const file = readdirSync(d1Dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
   if (!file) throw new Error(`no D1 database file under ${d1Dir}`);
@@ -91,7 +92,7 @@ function prepareDatabase(n, now) {
 function buildWorker() {
   const out = resolve(ROOT, ".wrangler/bench/worker");
   rmSync(out, { recursive: true, force: true });
-  wrangler(["deploy", "--dry-run", "--config", CONFIG, "--outdir", out]);
+  wrangler(["deploy", "--dry-run", ...ENV, "--outdir", out]);
   return resolve(out, "worker.js");
 }
 
@@ -102,8 +103,7 @@ async function startWorker(dir, script) {
       "dev",
       script,
       "--no-bundle",
-      "--config",
-      CONFIG,
+      ...ENV,
       "--ip",
       "127.0.0.1",
       "--port",

@@ -1,6 +1,6 @@
 /**
  * The app's Hono environment. `Bindings` is the `Env` interface that
- * `wrangler types` generates from wrangler.jsonc (worker-configuration.d.ts);
+ * `wrangler types` generates from wrangler.toml (worker-configuration.d.ts);
  * `Variables` are set once per request by middleware and read through `c.var`.
  */
 import type { Principal } from "./auth/principal";

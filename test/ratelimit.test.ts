@@ -1,6 +1,6 @@
 /**
  * Rate limiting per tenant and per user (Workers Rate Limiting bindings,
- * wrangler.jsonc `ratelimits`: TENANT_RATE_LIMITER 1000/10 s,
+ * wrangler.toml `ratelimits`: TENANT_RATE_LIMITER 1000/10 s,
  * USER_RATE_LIMITER 300/10 s).
  *
  * Miniflare enforces the `ratelimits` bindings locally (fixed windows

@@ -1,5 +1,5 @@
 /**
- * The Worker's scheduled handler (wrangler.jsonc `triggers.crons`, hourly):
+ * The Worker's scheduled handler (wrangler.toml `triggers.crons`, hourly):
  * purges idempotency keys past their 24 hours, across all tenants, and
  * nothing else.
  */

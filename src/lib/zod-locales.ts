@@ -1,5 +1,5 @@
 /**
- * Stand-in for zod's `locales` namespace in the Worker bundle: wrangler.jsonc
+ * Stand-in for zod's `locales` namespace in the Worker bundle: wrangler.toml
  * `alias` points zod's own `../locales/index.js` imports here. Zod re-exports
  * every language's error messages (about 360 KiB, 30% of the bundle) under
  * `z.locales`; this service never uses them (validation errors are localised
