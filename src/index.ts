@@ -1,6 +1,6 @@
 /** Worker entry: HTTP requests go to the Hono app; the cron purges expired idempotency keys. */
 import { app } from "./app";
-import { purgeExpiredKeys } from "./communications/queries";
+import { purgeExpiredKeys } from "./communications/idempotency";
 import { createDb, newDbStats } from "./db/client";
 
 export default {

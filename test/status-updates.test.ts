@@ -8,7 +8,7 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CommunicationStore } from "../src/communications/queries";
+import { CommunicationStore } from "../src/communications/store";
 import { createDb, newDbStats } from "../src/db/client";
 import type { Status } from "../src/db/schema";
 import { call, callers, communicationBody, newTenant, seed } from "./helpers";

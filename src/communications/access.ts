@@ -8,7 +8,7 @@ import { createMiddleware } from "hono/factory";
 import { canManage, canReadTenant, isCustomer, type Principal } from "../auth/principal";
 import type { AppEnv } from "../env";
 import { badRequest, forbidden } from "../lib/errors";
-import type { Scope } from "./queries";
+import type { Scope } from "./store";
 
 /** Route middleware: refuse callers who may never use this operation. */
 export const allow = (rule: (p: Principal) => boolean) =>

@@ -1,13 +1,17 @@
-/** Handlers: access decision, one store call, the localised envelope. */
+/**
+ * Handlers speak HTTP only: the access decision, one store call, and the
+ * status code and localised envelope for the store's outcome.
+ */
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { type MessageKey, translate } from "../i18n/messages";
-import { badRequest, notFound } from "../lib/errors";
+import { ApiError, badRequest, notFound } from "../lib/errors";
 import { manageScope, readScope } from "./access";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { CommunicationStore, toCommunication } from "./queries";
+import { idempotencyKey } from "./idempotency";
 import type { createCommunicationRoute, eventsRoute, getRoute, listRoute, updateStatusRoute } from "./routes";
+import { CommunicationStore, toCommunication } from "./store";
 
 const message = (c: Context<AppEnv>, key: MessageKey) => translate(c.var.lang, key);
 
@@ -40,29 +44,16 @@ export const list: RouteHandler<typeof listRoute, AppEnv> = async (c) => {
   );
 };
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** JSON with object keys sorted, so `{a,b}` and `{b,a}` hash the same. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
-
 export const create: RouteHandler<typeof createCommunicationRoute, AppEnv> = async (c) => {
   const principal = c.var.principal;
   const store = new CommunicationStore(c.var.db, manageScope(principal, c.req.valid("query")));
   const body = c.req.valid("json");
   const key = c.req.valid("header")["idempotency-key"];
-  const idempotency = key ? { key, requestHash: await sha256Hex(canonicalJson(body)) } : undefined;
-  const { communication, replayed } = await store.create(body, principal.userId, idempotency);
-  if (replayed) c.header("Idempotent-Replayed", "true");
-  return c.json({ success: true as const, message: message(c, "create_ok"), communication }, 201);
+  const result = await store.create(body, principal.userId, key ? await idempotencyKey(key, body) : undefined);
+  if (result.outcome === "key_conflict") throw new ApiError(409, "idempotency_conflict");
+  if (result.outcome === "key_vanished") throw new Error("idempotency key vanished between insert and read");
+  if (result.outcome === "replayed") c.header("Idempotent-Replayed", "true");
+  return c.json({ success: true as const, message: message(c, "create_ok"), communication: result.communication }, 201);
 };
 
 export const get: RouteHandler<typeof getRoute, AppEnv> = async (c) => {

@@ -1,5 +1,5 @@
 /**
- * All data access of the communications feature. A `CommunicationStore` is
+ * Data access of the communications feature. A `CommunicationStore` is
  * built for one access scope (src/communications/access.ts) and every query
  * starts from `this.visible()`: the tenant condition (and a customer's own
  * customer_id) lives here, once, so no query can forget it.
@@ -12,23 +12,27 @@
  *    triggers); with them it counts through the selective index, bounded
  *    by that customer's, delivery's or time window's rows;
  *  - the page and the total go to D1 in one batch: one round trip.
+ *
+ * The store speaks in outcomes (created, replayed, conflict, not found);
+ * handlers pick the HTTP status. The index rule is in ./access-path.ts, the
+ * status state machine in ./transitions.ts, the key protocol in
+ * ./idempotency.ts.
  */
-import { and, asc, desc, eq, getTableColumns, gt, gte, isNull, lt, lte, type SQL, sql, sum } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gt, gte, isNull, lt, type SQL, sql, sum } from "drizzle-orm";
 import type { Database } from "../db/client";
 import {
-  COMMUNICATION_INDEXES,
   type CommunicationRow,
   communicationEvents,
   communications,
   communicationTotals,
   type EventRow,
-  idempotencyKeys,
   type JsonObject,
-  type Status,
 } from "../db/schema";
-import { ApiError } from "../lib/errors";
 import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/ids";
+import { listIndex } from "./access-path";
+import { claimKey, type IdempotencyKey, isKeyConflict, readKey } from "./idempotency";
 import type { Communication, CreateBody, ListQuery, StatusUpdateBody } from "./schemas";
+import { applies } from "./transitions";
 
 export interface Scope {
   tenantId: string;
@@ -49,15 +53,12 @@ export interface PageRequest {
   after?: string;
 }
 
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-
-/** Status transitions only move forward: sent -> delivered -> read; sent|delivered -> failed. */
-const PREDECESSORS: Record<Status, readonly Status[]> = {
-  sent: [],
-  delivered: ["sent"],
-  read: ["sent", "delivered"],
-  failed: ["sent", "delivered"],
-};
+/** What a create did: a new row, the stored original of a repeated key, or a key used with another body. */
+export type CreateOutcome =
+  | { outcome: "created" | "replayed"; communication: Communication }
+  | { outcome: "key_conflict" }
+  /** The key's record went between the failed insert and the read (the purge): safe to retry. */
+  | { outcome: "key_vanished" };
 
 /** The API shape of a row: contract.md's field order, internal columns left out. */
 export const toCommunication = (row: CommunicationRow): Communication => ({
@@ -95,13 +96,6 @@ const rowFields = Object.fromEntries(
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const isKeyConflict = (err: unknown): boolean => {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if (String((e as Error).message ?? e).includes("UNIQUE constraint failed: idempotency_keys")) return true;
-  }
-  return false;
-};
-
 export class CommunicationStore {
   constructor(
     private readonly db: Database,
@@ -131,30 +125,10 @@ export class CommunicationStore {
     ];
   }
 
-  /**
-   * The table with its access path pinned. SQLite's planner has no
-   * statistics on a fresh or growing D1 database and then prefers walking
-   * the primary key (it already yields the order) over a selective index,
-   * reading every row of the tenant to find one customer's. So the index is
-   * chosen here, deterministically: the most selective equality filter
-   * present, else the primary key (tenant_id, id).
-   */
+  /** The table with its access path pinned (./access-path.ts says why). */
   private source(f: ListFilters): SQL {
-    const customer = this.scope.ownCustomerId ?? f.customer_id;
-    const column = customer
-      ? "customer_id"
-      : f.delivery_id
-        ? "delivery_id"
-        : f.status
-          ? "status"
-          : f.type
-            ? "type"
-            : f.direction
-              ? "direction"
-              : undefined;
-    return column
-      ? sql`${communications} INDEXED BY ${sql.identifier(COMMUNICATION_INDEXES[column])}`
-      : sql`${communications} NOT INDEXED`;
+    const index = listIndex(f, this.scope.ownCustomerId);
+    return index ? sql`${communications} INDEXED BY ${sql.identifier(index)}` : sql`${communications} NOT INDEXED`;
   }
 
   /** The cheapest exact count for these filters (see the module comment). */
@@ -222,15 +196,9 @@ export class CommunicationStore {
 
   /**
    * Inserts one communication. With an idempotency key, the key record is
-   * written in the same batch (one transaction): both exist or neither. A
-   * key already used returns the original communication when the request is
-   * the same, and is a 409 when it is not.
+   * written in the same batch (one transaction): both exist or neither.
    */
-  async create(
-    body: CreateBody,
-    createdBy: string,
-    idempotency?: { key: string; requestHash: string },
-  ): Promise<{ communication: Communication; replayed: boolean }> {
+  async create(body: CreateBody, createdBy: string, idempotency?: IdempotencyKey): Promise<CreateOutcome> {
     const now = Date.now();
     const id = uuidv7(now);
     const row: CommunicationRow = {
@@ -252,33 +220,19 @@ export class CommunicationStore {
     const insert = this.db.insert(communications).values(row);
     if (!idempotency) {
       await insert.run();
-      return { communication, replayed: false };
+      return { outcome: "created", communication };
     }
 
-    const keyMatch = and(eq(idempotencyKeys.tenant_id, this.scope.tenantId), eq(idempotencyKeys.key, idempotency.key));
     try {
-      await this.db.batch([
-        // An expired key may be reused: drop it first, inside the same transaction.
-        this.db.delete(idempotencyKeys).where(and(keyMatch, lte(idempotencyKeys.expires_at, iso(now)))),
-        this.db.insert(idempotencyKeys).values({
-          tenant_id: this.scope.tenantId,
-          key: idempotency.key,
-          request_hash: idempotency.requestHash,
-          communication,
-          created_at: iso(now),
-          expires_at: iso(now + IDEMPOTENCY_TTL_MS),
-        }),
-        insert,
-      ]);
-      return { communication, replayed: false };
+      await this.db.batch([...claimKey(this.db, this.scope.tenantId, idempotency, communication, now), insert]);
+      return { outcome: "created", communication };
     } catch (err) {
       if (!isKeyConflict(err)) throw err;
     }
-    const [existing] = await this.db.select().from(idempotencyKeys).where(keyMatch).limit(1);
-    // Only possible if the purge removed the key in between: let the caller retry.
-    if (!existing) throw new Error("idempotency key vanished between insert and read");
-    if (existing.request_hash !== idempotency.requestHash) throw new ApiError(409, "idempotency_conflict");
-    return { communication: existing.communication as Communication, replayed: true };
+    const existing = await readKey(this.db, this.scope.tenantId, idempotency.key);
+    if (!existing) return { outcome: "key_vanished" };
+    if (existing.request_hash !== idempotency.requestHash) return { outcome: "key_conflict" };
+    return { outcome: "replayed", communication: existing.communication as Communication };
   }
 
   /**
@@ -292,9 +246,8 @@ export class CommunicationStore {
     for (let attempt = 0; attempt < 3; attempt++) {
       const current = await this.get(id);
       if (!current) return undefined;
-      const forward = PREDECESSORS[update.status].includes(current.status);
-      const late = current.status_event_at !== null && occurredAt < current.status_event_at;
-      if (!forward || late) return { communication: toCommunication(current), changed: false };
+      if (!applies(current, update.status, occurredAt))
+        return { communication: toCommunication(current), changed: false };
 
       const now = iso(Date.now());
       const [updated] = await this.db.batch([
@@ -356,13 +309,4 @@ export class CommunicationStore {
     ]);
     return found.length ? events.map(toEvent) : undefined;
   }
-}
-
-/** Deletes idempotency records past their 24 hours (scheduled handler). */
-export async function purgeExpiredKeys(db: Database, now = Date.now()) {
-  const result = await db
-    .delete(idempotencyKeys)
-    .where(lte(idempotencyKeys.expires_at, iso(now)))
-    .run();
-  return result.meta.changes ?? 0;
 }

@@ -1,0 +1,86 @@
+/**
+ * Idempotency-Key: the request's fingerprint, the key record written in the
+ * same batch as the communication, and the purge of expired records.
+ *
+ * Per tenant, a key lives 24 hours. A repeated key with the same body is a
+ * replay (the original communication is returned); with another body it is
+ * a conflict. An expired key may be reused.
+ */
+import { and, eq, lte } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { idempotencyKeys, type JsonObject } from "../db/schema";
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface IdempotencyKey {
+  key: string;
+  requestHash: string;
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** JSON with object keys sorted, so `{a,b}` and `{b,a}` hash the same. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** The key with the fingerprint of the (validated) body it was sent with. */
+export const idempotencyKey = async (key: string, body: unknown): Promise<IdempotencyKey> => ({
+  key,
+  requestHash: await sha256Hex(canonicalJson(body)),
+});
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The records of one tenant's key. */
+const keyMatch = (tenantId: string, key: string) =>
+  and(eq(idempotencyKeys.tenant_id, tenantId), eq(idempotencyKeys.key, key));
+
+/**
+ * The statements that claim a key, to run in the same batch as the insert
+ * they guard: an expired record is dropped first, then the new one inserted
+ * (a live record makes the insert fail with a UNIQUE violation).
+ */
+export function claimKey(db: Database, tenantId: string, idem: IdempotencyKey, stored: JsonObject, now: number) {
+  return [
+    db.delete(idempotencyKeys).where(and(keyMatch(tenantId, idem.key), lte(idempotencyKeys.expires_at, iso(now)))),
+    db.insert(idempotencyKeys).values({
+      tenant_id: tenantId,
+      key: idem.key,
+      request_hash: idem.requestHash,
+      communication: stored,
+      created_at: iso(now),
+      expires_at: iso(now + IDEMPOTENCY_TTL_MS),
+    }),
+  ] as const;
+}
+
+/** Whether a failed batch failed because the key is already claimed. */
+export const isKeyConflict = (err: unknown): boolean => {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (String((e as Error).message ?? e).includes("UNIQUE constraint failed: idempotency_keys")) return true;
+  }
+  return false;
+};
+
+/** The record of a claimed key. */
+export async function readKey(db: Database, tenantId: string, key: string) {
+  const [existing] = await db.select().from(idempotencyKeys).where(keyMatch(tenantId, key)).limit(1);
+  return existing;
+}
+
+/** Deletes idempotency records past their 24 hours (scheduled handler). */
+export async function purgeExpiredKeys(db: Database, now = Date.now()) {
+  const result = await db
+    .delete(idempotencyKeys)
+    .where(lte(idempotencyKeys.expires_at, iso(now)))
+    .run();
+  return result.meta.changes ?? 0;
+}
