@@ -1,33 +1,30 @@
 /**
- * The app factory: middleware order, error handling, route mounting and the
- * OpenAPI document. Order matters:
+ * The app factory, read top to bottom as a request's path:
  *  1. requestContext: request id, language, D1 session, log line, timing;
  *  2. secure headers and CORS (preflights answered here);
  *  3. request hygiene: malformed x-d1-bookmark refused, duplicate
  *     Content-Type collapse, body size limit;
  *  4. routes (each protected route runs auth, then its permission check,
- *     then validation, then the handler);
- *  5. 405 for known paths with other methods, 404 for everything else.
+ *     then validation, then the handler: src/openapi/route.ts);
+ *  5. 405 for known paths with other methods, 404 for everything else;
+ *     every thrown error becomes the envelope in one place (onError).
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
-import { BASE_PATH, communicationsRouter } from "./communications";
+import { communicationsRouter } from "./communications";
+import { config } from "./config";
 import { docsRouter } from "./docs";
 import type { AppEnv } from "./env";
-import { LANGUAGES } from "./i18n/messages";
 import { errorResponse } from "./lib/error-handler";
 import { ApiError } from "./lib/errors";
 import { validationHook } from "./lib/validation";
 import { normalizeContentType, rejectMalformedBookmark, requestContext } from "./middleware/context";
+import { OPENAPI_CONFIG, registerDocumentComponents } from "./openapi/document";
 
 /** Largest accepted request body. Content plus details of an email fit well within it. */
 export const MAX_BODY_BYTES = 256 * 1024;
-
-const methodNotAllowed = (allow: string) => () => {
-  throw new ApiError(405, "method_not_allowed", { headers: { Allow: allow } });
-};
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -37,13 +34,9 @@ export function createApp() {
   app.use(
     "*",
     cors({
-      // CORS_ORIGINS: comma-separated origins, or "*"; empty allows none.
       origin: (origin, c) => {
-        const allowed = (c.env.CORS_ORIGINS ?? "")
-          .split(",")
-          .map((o: string) => o.trim())
-          .filter(Boolean);
-        return allowed.includes("*") || allowed.includes(origin) ? origin : null;
+        const { corsOrigins } = config(c.env);
+        return corsOrigins.has("*") || corsOrigins.has(origin) ? origin : null;
       },
       allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "x-d1-bookmark"],
       allowMethods: ["GET", "POST", "PATCH", "OPTIONS"],
@@ -65,11 +58,9 @@ export function createApp() {
 
   // Chained so that the returned app's type carries every route (for `hc<App>`).
   const routed = app.route("/", communicationsRouter).route("/", docsRouter);
-  app.all(BASE_PATH, methodNotAllowed("GET, POST"));
-  app.all(`${BASE_PATH}/:id`, methodNotAllowed("GET, PATCH"));
-  app.all(`${BASE_PATH}/:id/events`, methodNotAllowed("GET"));
+  rejectOtherMethods(app);
 
-  registerDocumentComponents(app);
+  registerDocumentComponents(app.openAPIRegistry);
   app.doc31("/openapi.json", OPENAPI_CONFIG);
 
   app.notFound((c) => errorResponse(new ApiError(404, "route_not_found"), c));
@@ -77,96 +68,23 @@ export function createApp() {
   return routed;
 }
 
-/** The document's head; paths and schemas come from the routes. */
-export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] = {
-  openapi: "3.1.0",
-  info: {
-    title: "Customer Communications API",
-    version: "1.0.0",
-    description: [
-      "The log of every message the delivery platform exchanges with its customers (SMS, email, push notifications, calls; outbound and inbound), per tenant.",
-      "",
-      "**Authentication**: `Authorization: Bearer <JWT>`; the tenant comes from the token (`tenant_id` claim), system administrators name it with `tenant_id`.",
-      "",
-      "**Languages**: every message (`message`, and each `errors[].message`) is localised: `en` English (default), `ar` Arabic, `ku` Kurdish (Sorani), `fa` Farsi; the last three are right-to-left. Choose with the `language` query parameter, else `Accept-Language`; anything else is English.",
-      "",
-      "**Envelope**: success `{success: true, message, ...}`, errors `{success: false, message, errors?}`; empty query parameters (`customer_id=`) mean not given.",
-    ].join("\n"),
-  },
-  servers: [{ url: "/" }],
-  tags: [{ name: "Customer Communications", description: "Log, list and track customer communications." }],
-};
-
-/** Components the routes refer to: the bearer scheme and the response headers. */
-function registerDocumentComponents(app: OpenAPIHono<AppEnv>) {
-  const registry = app.openAPIRegistry;
-  registry.registerComponent("parameters", "AcceptLanguage", {
-    name: "accept-language",
-    in: "header",
-    required: false,
-    description: `Used when \`language\` is absent: the first of ${LANGUAGES.join(", ")} (or ckb, for ku) in the list wins; otherwise en.`,
-    schema: { type: "string" },
-    example: "ar, en;q=0.8",
-  });
-  registry.registerComponent("parameters", "D1Bookmark", {
-    name: "x-d1-bookmark",
-    in: "header",
-    required: false,
-    description:
-      "Bookmark from a previous response: this read sees at least that write, from any replica. Malformed: 400.",
-    schema: { type: "string", maxLength: 256, pattern: "^[0-9a-fA-F]+(-[0-9a-fA-F]+)*$" },
-  });
-  registry.registerComponent("securitySchemes", "bearerAuth", {
-    type: "http",
-    scheme: "bearer",
-    bearerFormat: "JWT",
-    description:
-      "HS256 (JWT_SECRET) or RS256/ES256/EdDSA from JWKS_URL; claims sub, exp, tenant_id, permissions, role.",
-  });
-  const header = (description: string, required: boolean, example: string) => ({
-    description,
-    required,
-    schema: { type: "string" as const },
-    example,
-  });
-  registry.registerComponent(
-    "headers",
-    "X-Request-Id",
-    header(
-      "The caller's X-Request-Id when well formed, else a new UUID.",
-      true,
-      "2b0f2d4e-4c1a-4d5e-9f6a-7b8c9d0e1f2a",
-    ),
-  );
-  registry.registerComponent(
-    "headers",
-    "Server-Timing",
-    header(
-      "D1 time and rows of this request, and the total.",
-      true,
-      'd1;dur=1.2;desc="2 queries, 11 rows read, 0 rows written", total;dur=3.4',
-    ),
-  );
-  registry.registerComponent(
-    "headers",
-    "x-d1-bookmark",
-    header("D1 session bookmark: send it back to read your own writes from any replica.", false, "0000000a-00000001"),
-  );
-  registry.registerComponent(
-    "headers",
-    "WWW-Authenticate",
-    header("Bearer challenge.", true, 'Bearer error="invalid_token"'),
-  );
-  registry.registerComponent("headers", "Retry-After", header("Seconds to wait before retrying.", true, "10"));
-  registry.registerComponent(
-    "headers",
-    "Idempotent-Replayed",
-    header(
-      "`true` when this is the stored response of an earlier request with the same Idempotency-Key.",
-      false,
-      "true",
-    ),
-  );
+/**
+ * 405 with `Allow` for a documented path called with another method. The
+ * table comes from the routes registered for the OpenAPI document, so it
+ * cannot drift from them.
+ */
+function rejectOtherMethods(app: OpenAPIHono<AppEnv>) {
+  const allowed = new Map<string, string[]>();
+  for (const def of app.openAPIRegistry.definitions) {
+    if (def.type !== "route") continue;
+    const path = def.route.path.replace(/\{(\w+)\}/g, ":$1");
+    allowed.set(path, [...(allowed.get(path) ?? []), def.route.method.toUpperCase()]);
+  }
+  for (const [path, methods] of allowed) {
+    app.all(path, () => {
+      throw new ApiError(405, "method_not_allowed", { headers: { Allow: methods.join(", ") } });
+    });
+  }
 }
 
 export const app = createApp();

@@ -42,8 +42,11 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-export const docsRouter = new Hono<AppEnv>().get(DOCS_PATH, (c) => {
-  c.header("Content-Security-Policy", CSP);
-  c.header("Cache-Control", "public, max-age=300");
-  return c.html(PAGE);
-});
+export const docsRouter = new Hono<AppEnv>()
+  .get(DOCS_PATH, (c) => {
+    c.header("Content-Security-Policy", CSP);
+    c.header("Cache-Control", "public, max-age=300");
+    return c.html(PAGE);
+  })
+  // The service's root leads a person who opens it in a browser to the reference.
+  .get("/", (c) => c.redirect(DOCS_PATH));

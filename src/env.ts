@@ -14,11 +14,16 @@ export interface Variables {
   dbStats: DbStats;
   /** The request's D1 session, behind Drizzle. */
   db: Database;
-  /** Set by the auth middleware on protected routes. */
-  principal: Principal;
+  /** The authenticated caller: absent until the auth middleware ran (see AuthedEnv). */
+  principal?: Principal;
 }
 
 export interface AppEnv {
   Bindings: Env;
   Variables: Variables;
+}
+
+/** The environment of protected routes: behind `requireAuth`, the caller is always known. */
+export interface AuthedEnv extends AppEnv {
+  Variables: Variables & { principal: Principal };
 }

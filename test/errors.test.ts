@@ -139,7 +139,6 @@ describe("403", () => {
 
 describe("404 unknown route", () => {
   it.each([
-    ["GET", "http://api.test/"],
     ["GET", "http://api.test/delivery"],
     ["GET", "http://api.test/delivery/customer-communication"],
     ["POST", "http://api.test/delivery/customer-communications-x"],
@@ -148,6 +147,12 @@ describe("404 unknown route", () => {
   ])("%s %s", async (method, url) => {
     const res = await call(url, { method, token: await who.admin() });
     expectEnvelope(res, 404, "Route not found");
+  });
+
+  it("the root is not one: it redirects to the API reference", async () => {
+    const res = await call("http://api.test/");
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("/docs");
   });
 
   it("without a token too (no auth on unknown paths)", async () => {
@@ -302,14 +307,14 @@ function failingD1(message: string): D1Database {
   return db as unknown as D1Database;
 }
 
-async function callWithDb(db: D1Database, init: RequestInit & { path?: string } = {}) {
-  const ctx = createExecutionContext();
-  const headers = new Headers(init.headers);
-  headers.set("authorization", `Bearer ${await who.admin()}`);
-  const res = await app.fetch(new Request(`${BASE}${init.path ?? ""}`, { ...init, headers }), { ...env, DB: db }, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: JSON.parse(text) };
+async function callWithDb(db: D1Database, init: { path?: string; method?: string; body?: string } = {}) {
+  return call(init.path ?? "", {
+    method: init.method,
+    rawBody: init.body,
+    headers: init.body === undefined ? {} : { "content-type": "application/json" },
+    token: await who.admin(),
+    env: { DB: db },
+  });
 }
 
 describe("500 and 503", () => {
@@ -322,7 +327,6 @@ describe("500 and 503", () => {
     const create = await callWithDb(failingD1(sqlError), {
       method: "POST",
       body: JSON.stringify(communicationBody()),
-      headers: { "content-type": "application/json" },
     });
     expectEnvelope(create, 500, "Internal server error");
   });

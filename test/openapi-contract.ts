@@ -17,7 +17,8 @@
  * @see https://spec.openapis.org/oas/v3.1.0#response-object
  */
 import { type Schema, Validator } from "@cfworker/json-schema";
-import { app, OPENAPI_CONFIG } from "../src/app";
+import { app } from "../src/app";
+import { OPENAPI_CONFIG } from "../src/openapi/document";
 
 type Json = Record<string, any>;
 

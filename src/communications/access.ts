@@ -4,18 +4,9 @@
  * driver calling create gets 403 whatever it sends); handlers then turn the
  * validated tenant/customer parameters into the `Scope` every query runs in.
  */
-import { createMiddleware } from "hono/factory";
 import { canManage, canReadTenant, isCustomer, type Principal } from "../auth/principal";
-import type { AppEnv } from "../env";
 import { badRequest, forbidden } from "../lib/errors";
 import type { Scope } from "./store";
-
-/** Route middleware: refuse callers who may never use this operation. */
-export const allow = (rule: (p: Principal) => boolean) =>
-  createMiddleware<AppEnv>(async (c, next) => {
-    if (!rule(c.var.principal)) throw forbidden();
-    await next();
-  });
 
 export const mayRead = (p: Principal) => canReadTenant(p) || isCustomer(p);
 export const mayManage = canManage;

@@ -4,7 +4,7 @@
  */
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { AuthedEnv } from "../env";
 import { type MessageKey, translate } from "../i18n/messages";
 import { ApiError, badRequest, notFound } from "../lib/errors";
 import { manageScope, readScope } from "./access";
@@ -13,12 +13,12 @@ import { idempotencyKey } from "./idempotency";
 import type { createCommunicationRoute, eventsRoute, getRoute, listRoute, updateStatusRoute } from "./routes";
 import { CommunicationStore, toCommunication } from "./store";
 
-const message = (c: Context<AppEnv>, key: MessageKey) => translate(c.var.lang, key);
+const message = (c: Context<AuthedEnv>, key: MessageKey) => translate(c.var.lang, key);
 
 /** Provider clocks drift; an event more than this far in the future is refused. */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
-export const list: RouteHandler<typeof listRoute, AppEnv> = async (c) => {
+export const list: RouteHandler<typeof listRoute, AuthedEnv> = async (c) => {
   const q = c.req.valid("query");
   const store = new CommunicationStore(c.var.db, readScope(c.var.principal, q));
   if (q.cursor !== undefined && q.page !== undefined) {
@@ -44,7 +44,7 @@ export const list: RouteHandler<typeof listRoute, AppEnv> = async (c) => {
   );
 };
 
-export const create: RouteHandler<typeof createCommunicationRoute, AppEnv> = async (c) => {
+export const create: RouteHandler<typeof createCommunicationRoute, AuthedEnv> = async (c) => {
   const principal = c.var.principal;
   const store = new CommunicationStore(c.var.db, manageScope(principal, c.req.valid("query")));
   const body = c.req.valid("json");
@@ -56,7 +56,7 @@ export const create: RouteHandler<typeof createCommunicationRoute, AppEnv> = asy
   return c.json({ success: true as const, message: message(c, "create_ok"), communication: result.communication }, 201);
 };
 
-export const get: RouteHandler<typeof getRoute, AppEnv> = async (c) => {
+export const get: RouteHandler<typeof getRoute, AuthedEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const store = new CommunicationStore(c.var.db, readScope(c.var.principal, c.req.valid("query")));
   const row = await store.get(id);
@@ -64,7 +64,7 @@ export const get: RouteHandler<typeof getRoute, AppEnv> = async (c) => {
   return c.json({ success: true as const, message: message(c, "get_ok"), communication: toCommunication(row) }, 200);
 };
 
-export const updateStatus: RouteHandler<typeof updateStatusRoute, AppEnv> = async (c) => {
+export const updateStatus: RouteHandler<typeof updateStatusRoute, AuthedEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
   if (Date.parse(body.occurred_at) > Date.now() + MAX_CLOCK_SKEW_MS) {
@@ -83,7 +83,7 @@ export const updateStatus: RouteHandler<typeof updateStatusRoute, AppEnv> = asyn
   );
 };
 
-export const events: RouteHandler<typeof eventsRoute, AppEnv> = async (c) => {
+export const events: RouteHandler<typeof eventsRoute, AuthedEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const store = new CommunicationStore(c.var.db, readScope(c.var.principal, c.req.valid("query")));
   const found = await store.events(id);

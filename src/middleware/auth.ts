@@ -4,9 +4,12 @@
  * binding), so a flood from one tenant or one token cannot starve others.
  */
 import { createMiddleware } from "hono/factory";
+import type { Principal } from "../auth/principal";
 import { authenticate, bearerToken } from "../auth/tokens";
-import type { AppEnv } from "../env";
-import { ApiError } from "../lib/errors";
+import { config } from "../config";
+import type { AuthedEnv } from "../env";
+import { ApiError, forbidden } from "../lib/errors";
+import { log } from "../lib/logger";
 
 /**
  * One limiter check. A limiter that fails (binding error) lets the request
@@ -18,15 +21,13 @@ async function withinLimit(limiter: RateLimit | undefined, key: string): Promise
   try {
     return (await limiter.limit({ key })).success;
   } catch (err) {
-    console.warn(
-      JSON.stringify({ level: "warn", msg: "rate limiter failed; request allowed", key, error: String(err) }),
-    );
+    log.warn("rate limiter failed; request allowed", { key, error: String(err) });
     return true;
   }
 }
 
-export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const principal = await authenticate(c.env, bearerToken(c.req.header("authorization")));
+export const requireAuth = createMiddleware<AuthedEnv>(async (c, next) => {
+  const principal = await authenticate(config(c.env).auth, bearerToken(c.req.header("authorization")));
   c.set("principal", principal);
 
   const tenantKey = principal.tenantId ?? `admin:${c.req.query("tenant_id") ?? ""}`;
@@ -40,3 +41,10 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next();
 });
+
+/** Route middleware after `requireAuth`: refuse callers who may never use this operation. */
+export const allow = (rule: (p: Principal) => boolean) =>
+  createMiddleware<AuthedEnv>(async (c, next) => {
+    if (!rule(c.var.principal)) throw forbidden();
+    await next();
+  });

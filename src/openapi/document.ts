@@ -1,0 +1,99 @@
+/**
+ * The OpenAPI document's head and the components that routes refer to by
+ * `$ref` (the bearer scheme, parameters read by middleware, response
+ * headers). Paths and schemas come from the routes themselves.
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { LANGUAGES } from "../i18n/messages";
+import { TAG } from "./route";
+
+/** The document's head; paths and schemas come from the routes. */
+export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] = {
+  openapi: "3.1.0",
+  info: {
+    title: "Customer Communications API",
+    version: "1.0.0",
+    description: [
+      "The log of every message the delivery platform exchanges with its customers (SMS, email, push notifications, calls; outbound and inbound), per tenant.",
+      "",
+      "**Authentication**: `Authorization: Bearer <JWT>`; the tenant comes from the token (`tenant_id` claim), system administrators name it with `tenant_id`.",
+      "",
+      "**Languages**: every message (`message`, and each `errors[].message`) is localised: `en` English (default), `ar` Arabic, `ku` Kurdish (Sorani), `fa` Farsi; the last three are right-to-left. Choose with the `language` query parameter, else `Accept-Language`; anything else is English.",
+      "",
+      "**Envelope**: success `{success: true, message, ...}`, errors `{success: false, message, errors?}`; empty query parameters (`customer_id=`) mean not given.",
+    ].join("\n"),
+  },
+  servers: [{ url: "/" }],
+  tags: [{ name: TAG, description: "Log, list and track customer communications." }],
+};
+
+/** Components the routes refer to: the bearer scheme and the response headers. */
+export function registerDocumentComponents(registry: OpenAPIHono["openAPIRegistry"]) {
+  registry.registerComponent("parameters", "AcceptLanguage", {
+    name: "accept-language",
+    in: "header",
+    required: false,
+    description: `Used when \`language\` is absent: the first of ${LANGUAGES.join(", ")} (or ckb, for ku) in the list wins; otherwise en.`,
+    schema: { type: "string" },
+    example: "ar, en;q=0.8",
+  });
+  registry.registerComponent("parameters", "D1Bookmark", {
+    name: "x-d1-bookmark",
+    in: "header",
+    required: false,
+    description:
+      "Bookmark from a previous response: this read sees at least that write, from any replica. Malformed: 400.",
+    schema: { type: "string", maxLength: 256, pattern: "^[0-9a-fA-F]+(-[0-9a-fA-F]+)*$" },
+  });
+  registry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description:
+      "HS256 (JWT_SECRET) or RS256/ES256/EdDSA from JWKS_URL; claims sub, exp, tenant_id, permissions, role.",
+  });
+  const header = (description: string, required: boolean, example: string) => ({
+    description,
+    required,
+    schema: { type: "string" as const },
+    example,
+  });
+  registry.registerComponent(
+    "headers",
+    "X-Request-Id",
+    header(
+      "The caller's X-Request-Id when well formed, else a new UUID.",
+      true,
+      "2b0f2d4e-4c1a-4d5e-9f6a-7b8c9d0e1f2a",
+    ),
+  );
+  registry.registerComponent(
+    "headers",
+    "Server-Timing",
+    header(
+      "D1 time and rows of this request, and the total.",
+      true,
+      'd1;dur=1.2;desc="2 queries, 11 rows read, 0 rows written", total;dur=3.4',
+    ),
+  );
+  registry.registerComponent(
+    "headers",
+    "x-d1-bookmark",
+    header("D1 session bookmark: send it back to read your own writes from any replica.", false, "0000000a-00000001"),
+  );
+  registry.registerComponent(
+    "headers",
+    "WWW-Authenticate",
+    header("Bearer challenge.", true, 'Bearer error="invalid_token"'),
+  );
+  registry.registerComponent("headers", "Retry-After", header("Seconds to wait before retrying.", true, "10"));
+  registry.registerComponent(
+    "headers",
+    "Idempotent-Replayed",
+    header(
+      "`true` when this is the stored response of an earlier request with the same Idempotency-Key.",
+      false,
+      "true",
+    ),
+  );
+}

@@ -1,0 +1,112 @@
+/**
+ * Shared pieces of the OpenAPI document's responses: the headers every
+ * answer carries, JSON bodies with named examples, and the error responses
+ * that every protected route can give. Examples use the real English
+ * messages of the catalogue, so the document cannot drift from the service.
+ */
+import type { z } from "@hono/zod-openapi";
+import { ErrorResponse } from "../communications/schemas";
+import { type MessageKey, type MessageParams, translate } from "../i18n/messages";
+
+/** Response headers, declared once as components in ./document.ts. */
+export const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+/** Headers on every response (set by src/middleware/context.ts). */
+const everyResponse = {
+  "X-Request-Id": headerRef("X-Request-Id"),
+  "Server-Timing": headerRef("Server-Timing"),
+  "x-d1-bookmark": headerRef("x-d1-bookmark"),
+};
+
+interface NamedExample {
+  summary: string;
+  value: unknown;
+}
+
+export const json = <T extends z.ZodType>(
+  schema: T,
+  description: string,
+  examples: Record<string, NamedExample>,
+  headers: Record<string, { $ref: string }> = {},
+) => ({
+  description,
+  headers: { ...everyResponse, ...headers },
+  content: { "application/json": { schema, examples } },
+});
+
+/** An error example with the real English message from the catalogue. */
+export const failure = (
+  summary: string,
+  key: MessageKey,
+  errors?: { field: string; key: MessageKey; params?: MessageParams }[],
+): NamedExample => ({
+  summary,
+  value: {
+    success: false,
+    message: translate("en", key),
+    ...(errors && {
+      errors: errors.map((e) => ({ field: e.field, message: translate("en", e.key, { field: e.field, ...e.params }) })),
+    }),
+  },
+});
+
+export const error = (description: string, examples: Record<string, NamedExample>, headers = {}) =>
+  json(ErrorResponse, description, examples, headers);
+
+export const success = (key: MessageKey, fields: Record<string, unknown>): NamedExample => ({
+  summary: translate("en", key),
+  value: { success: true, message: translate("en", key), ...fields },
+});
+
+/** Errors any authenticated route can answer. */
+export const commonErrors = {
+  400: error("Invalid query, path, header or body; `errors` names each field.", {
+    validation: failure("A parameter out of range", "validation_failed", [
+      { field: "limit", key: "field_too_big", params: { max: "100" } },
+    ]),
+    tenant: failure("A system administrator without tenant_id", "validation_failed", [
+      { field: "tenant_id", key: "field_tenant_required" },
+    ]),
+  }),
+  401: error(
+    "Missing, invalid or expired bearer token (with `WWW-Authenticate: Bearer`).",
+    {
+      missing: failure("No Authorization header", "unauthorized"),
+      invalid: failure("Bad signature, expired, wrong issuer or audience", "token_invalid"),
+    },
+    { "WWW-Authenticate": headerRef("WWW-Authenticate") },
+  ),
+  403: error("Not allowed: permission, tenant or customer mismatch.", {
+    permission: failure("The caller lacks the permission", "forbidden"),
+    tenant: failure("tenant_id differs from the token's tenant", "tenant_mismatch"),
+    customer: failure("A customer asked for another customer_id", "customer_mismatch"),
+    no_tenant: failure("A token without tenant_id (and not a system administrator)", "no_tenant"),
+  }),
+  429: error(
+    "Rate limited per tenant or per user (with `Retry-After`).",
+    { rate_limited: failure("Too many requests", "rate_limited") },
+    { "Retry-After": headerRef("Retry-After") },
+  ),
+  500: error("Unexpected error; never contains internals.", {
+    internal: failure("Anything unexpected", "internal_error"),
+    not_configured: failure("Neither JWT_SECRET nor JWKS_URL is configured", "auth_not_configured"),
+  }),
+  503: error(
+    "Database or signing keys temporarily unavailable (with `Retry-After`).",
+    {
+      database: failure("D1 unavailable", "db_unavailable"),
+      keys: failure("The JWKS endpoint failed and no key is cached", "auth_keys_unavailable"),
+    },
+    { "Retry-After": headerRef("Retry-After") },
+  ),
+} as const;
+
+export const notFoundError = error("Not found, or not visible to the caller (never confirms that it exists).", {
+  not_found: failure("Unknown id, or another tenant's or customer's", "not_found"),
+});
+export const bodyErrors = {
+  413: error("Body larger than the limit (256 KiB).", { too_large: failure("Body too large", "body_too_large") }),
+  415: error("Body is not application/json.", {
+    media_type: failure("Content-Type is not application/json", "unsupported_media_type"),
+  }),
+} as const;
+export const invalidJson = failure("The body is not JSON", "invalid_json");

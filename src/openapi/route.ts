@@ -1,0 +1,43 @@
+/**
+ * `protectedRoute()` declares an authenticated operation once: its tag,
+ * bearer security, the headers read by middleware, the auth and permission
+ * middleware, and the errors every protected route can answer. A route file
+ * then holds only what is specific to its operation.
+ * (After unkey's `createAuthRoute`.)
+ */
+import { createRoute, type RouteConfig } from "@hono/zod-openapi";
+import type { Principal } from "../auth/principal";
+import { allow, requireAuth } from "../middleware/auth";
+import { commonErrors } from "./responses";
+
+/**
+ * Headers read by middleware (src/middleware/context.ts), not by handlers:
+ * declared as component parameters (./document.ts) rather than header schemas,
+ * which would make every hc<App> call pass `header`.
+ */
+const parameters = [{ $ref: "#/components/parameters/AcceptLanguage" }];
+const readParameters = [...parameters, { $ref: "#/components/parameters/D1Bookmark" }];
+
+const security = [{ bearerAuth: [] }];
+
+export const TAG = "Customer Communications";
+
+type OperationConfig = Omit<RouteConfig, "tags" | "security" | "parameters" | "middleware">;
+
+/**
+ * An operation for callers whose principal passes `rule` (403 before any
+ * input is validated otherwise). `reads` adds the x-d1-bookmark parameter.
+ */
+export const protectedRoute = <const R extends OperationConfig>(
+  rule: (p: Principal) => boolean,
+  { reads }: { reads: boolean },
+  config: R,
+) =>
+  createRoute({
+    ...config,
+    tags: [TAG],
+    security,
+    parameters: reads ? readParameters : parameters,
+    middleware: [requireAuth, allow(rule)] as const,
+    responses: { ...commonErrors, ...config.responses } as typeof commonErrors & R["responses"],
+  });
