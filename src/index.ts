@@ -1,14 +1,15 @@
 /** Worker entry: HTTP requests go to the Hono app; the cron purges expired idempotency keys. */
 import { app } from "./app";
 import { purgeExpiredKeys } from "./communications/idempotency";
-import { createDb, newDbStats } from "./db/client";
+import { createDb, d1Fields, newDbStats } from "./db/client";
+import { log } from "./lib/logger";
 
 export default {
   fetch: app.fetch,
   async scheduled(_controller, env, ctx) {
     const stats = newDbStats();
     const purge = purgeExpiredKeys(createDb(env.DB, undefined, stats)).then((deleted) =>
-      console.log(JSON.stringify({ level: "info", msg: "purged idempotency keys", deleted, d1: stats })),
+      log.info("purged idempotency keys", { deleted, d1: d1Fields(stats) }),
     );
     ctx.waitUntil(purge);
     await purge;

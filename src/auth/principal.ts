@@ -3,6 +3,7 @@
  * permission vocabulary of contract.md ("Who may do what").
  */
 import { z } from "zod";
+import { lowerCaseUuid } from "../lib/uuid";
 
 export const PERMISSIONS = {
   viewTenant: "view:tenant",
@@ -12,10 +13,7 @@ export const PERMISSIONS = {
 /** The claims this service reads (contract.md, "Access token claims"). Others are ignored. */
 export const Claims = z.object({
   sub: z.string().min(1).max(255),
-  tenant_id: z
-    .uuid()
-    .overwrite((v) => v.toLowerCase())
-    .nullish(),
+  tenant_id: z.uuid().overwrite(lowerCaseUuid).nullish(),
   permissions: z.array(z.string().max(255)).max(500).nullish(),
   is_system_admin: z.boolean().nullish(),
   role: z.string().max(255).nullish(),
@@ -33,11 +31,6 @@ export interface Principal {
   customerId: string;
 }
 
-const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Customer ids that are UUIDs compare in lower case, as stored (src/communications/schemas.ts); other ids as given. */
-const lowerCaseUuid = (id: string) => (UUID_SHAPE.test(id) ? id.toLowerCase() : id);
-
 export function toPrincipal(claims: Claims): Principal {
   return {
     userId: claims.sub,
@@ -45,6 +38,7 @@ export function toPrincipal(claims: Claims): Principal {
     isSystemAdmin: claims.is_system_admin === true,
     permissions: new Set(claims.permissions ?? []),
     role: claims.role?.trim() ? claims.role : null,
+    // Customer ids that are UUIDs compare in lower case, as stored; other ids as given.
     customerId: lowerCaseUuid(claims.customer_id ?? claims.sub),
   };
 }

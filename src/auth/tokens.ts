@@ -19,7 +19,9 @@ import {
   type JWTPayload,
   jwtVerify,
 } from "jose";
+import type { Config } from "../config";
 import { ApiError, unauthorized } from "../lib/errors";
+import { log } from "../lib/logger";
 import { Claims, type Principal, toPrincipal } from "./principal";
 
 export const MAX_TOKEN_LENGTH = 8192;
@@ -30,8 +32,6 @@ const JWKS_MAX_AGE_MS = 10 * 60_000;
 /** After a failed fetch, or an unknown kid, wait this long before fetching again. */
 const JWKS_COOLDOWN_MS = 30_000;
 const JWKS_TIMEOUT_MS = 3_000;
-
-export type AuthConfig = Pick<Env, "JWKS_URL" | "JWT_ISSUER" | "JWT_AUDIENCE"> & { JWT_SECRET?: string };
 
 class KeysUnavailable extends Error {}
 
@@ -82,9 +82,7 @@ export class ResilientJwks {
       }
     } else if (this.now() - this.fetchedAt > JWKS_MAX_AGE_MS && !this.coolingDown()) {
       // Stale: serve from the cached keys now, refresh for later requests.
-      this.refresh().catch((err) =>
-        console.warn(JSON.stringify({ level: "warn", msg: "jwks refresh failed", error: String(err) })),
-      );
+      this.refresh().catch((err) => log.warn("jwks refresh failed", { error: String(err) }));
     }
     const keys = this.keys;
     if (!keys) throw new KeysUnavailable("JWKS unavailable");
@@ -132,18 +130,17 @@ export function resetKeyCaches() {
 }
 
 /** Verifies a bearer token and returns the caller, or throws the ApiError to answer with. */
-export async function authenticate(config: AuthConfig, token: string): Promise<Principal> {
-  const jwksUrl = config.JWKS_URL?.trim();
-  const secret = config.JWT_SECRET;
+export async function authenticate(config: Config["auth"], token: string): Promise<Principal> {
+  const { jwksUrl, secret } = config;
   if (!jwksUrl && !secret) {
-    console.error(JSON.stringify({ level: "error", msg: "no JWT_SECRET or JWKS_URL configured: refusing requests" }));
+    log.error("no JWT_SECRET or JWKS_URL configured: refusing requests");
     throw new ApiError(500, "auth_not_configured");
   }
   if (token.length > MAX_TOKEN_LENGTH || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) throw unauthorized("token_invalid");
 
   const options = {
-    issuer: config.JWT_ISSUER?.trim() || undefined,
-    audience: config.JWT_AUDIENCE?.trim() || undefined,
+    issuer: config.issuer,
+    audience: config.audience,
     clockTolerance: CLOCK_TOLERANCE_S,
     requiredClaims: ["exp", "sub"],
   };
@@ -154,7 +151,7 @@ export async function authenticate(config: AuthConfig, token: string): Promise<P
       : (await jwtVerify(token, await hmacKey(secret as string), { ...options, algorithms: ["HS256"] })).payload;
   } catch (err) {
     if (err instanceof KeysUnavailable) {
-      console.error(JSON.stringify({ level: "error", msg: "jwks unavailable", error: String(err.cause ?? err) }));
+      log.error("jwks unavailable", { error: String(err.cause ?? err) });
       throw new ApiError(503, "auth_keys_unavailable", { cause: err, headers: { "Retry-After": "30" } });
     }
     if (err instanceof errors.JOSEError || err instanceof TypeError || err instanceof SyntaxError) {

@@ -5,8 +5,7 @@
  * every row that existed when the walk started is returned exactly once.
  */
 import { badRequest } from "../lib/errors";
-
-const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { UUID } from "../lib/uuid";
 
 const toBase64Url = (s: string) => btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
@@ -22,7 +21,7 @@ export function decodeCursor(cursor: string, order: "desc" | "asc"): string {
     // fall through to the invalid cursor error
   }
   const [tag, id] = decoded.split(":");
-  if (tag !== (order === "desc" ? "d" : "a") || !id || !ID.test(id)) {
+  if (tag !== (order === "desc" ? "d" : "a") || !id || !UUID.test(id) || id !== id.toLowerCase()) {
     throw badRequest([{ field: "cursor", message: "field_invalid" }]);
   }
   return id;

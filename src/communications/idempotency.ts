@@ -9,6 +9,7 @@
 import { and, eq, lte } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { idempotencyKeys, type JsonObject } from "../db/schema";
+import { hex } from "../lib/uuid";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -19,7 +20,7 @@ export interface IdempotencyKey {
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(new Uint8Array(digest));
 }
 
 /** JSON with object keys sorted, so `{a,b}` and `{b,a}` hash the same. */

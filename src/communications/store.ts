@@ -28,7 +28,7 @@ import {
   type EventRow,
   type JsonObject,
 } from "../db/schema";
-import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/ids";
+import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/uuid";
 import { listIndex } from "./access-path";
 import { claimKey, type IdempotencyKey, isKeyConflict, readKey } from "./idempotency";
 import type { Communication, CreateBody, ListQuery, StatusUpdateBody } from "./schemas";

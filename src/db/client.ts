@@ -25,6 +25,14 @@ export interface DbStats {
 
 export const newDbStats = (): DbStats => ({ queries: 0, rowsRead: 0, rowsWritten: 0, durationMs: 0 });
 
+/** The stats as log fields (snake_case, like every log field). */
+export const d1Fields = (stats: DbStats) => ({
+  queries: stats.queries,
+  rows_read: stats.rowsRead,
+  rows_written: stats.rowsWritten,
+  duration_ms: Math.round(stats.durationMs * 10) / 10,
+});
+
 const RETRYABLE = [
   "Network connection lost",
   "storage caused object to be reset",

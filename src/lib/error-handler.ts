@@ -9,6 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env";
 import { translate } from "../i18n/messages";
 import { ApiError } from "./errors";
+import { log } from "./logger";
 
 /** Hono's own exceptions (body limit, JSON parsing, media type gate) mapped to our codes. */
 function fromHttpException(err: HTTPException): ApiError {
@@ -58,14 +59,7 @@ function describeCause(cause: unknown): { error: string; query?: string; stack?:
 export function errorResponse(err: unknown, c: Context<AppEnv>): Response {
   const apiError = toApiError(err);
   if (apiError.status >= 500) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        request_id: c.var.requestId,
-        msg: apiError.code,
-        ...describeCause(apiError.cause ?? err),
-      }),
-    );
+    log.error(apiError.code, { request_id: c.var.requestId, ...describeCause(apiError.cause ?? err) });
   }
   const lang = c.var.lang ?? "en";
   const body = {

@@ -1,10 +1,23 @@
 /**
+ * UUIDs in one place: their shape, the lower case they are kept in, and the
+ * UUIDv7 ids this service mints.
+ *
+ * UUIDs are case-insensitive on input (RFC 9562) and stored in lower case,
+ * so an id given in capitals finds, and is stored as, the same value.
+ *
  * UUIDv7 (RFC 9562): the first 48 bits are the Unix time in milliseconds, so
  * ids sort by creation time. The communications table relies on this: its
  * primary key (tenant_id, id) is also its newest-first order, and a time
  * bound becomes an id bound.
  */
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+/** Any UUID, either case. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A UUID in the case it is stored in; anything else unchanged. */
+export const lowerCaseUuid = (id: string) => (UUID.test(id) ? id.toLowerCase() : id);
+
+/** Lower-case hexadecimal of bytes (also used for digests). */
+export const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
 const format = (h: string) =>
   `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;

@@ -4,11 +4,12 @@
  * (X-Request-Id, Server-Timing, x-d1-bookmark) and one JSON log line.
  */
 import { createMiddleware } from "hono/factory";
-import { createDb, newDbStats } from "../db/client";
+import { createDb, d1Fields, newDbStats } from "../db/client";
 import type { AppEnv } from "../env";
 import { resolveLanguage } from "../i18n/messages";
 import { errorResponse } from "../lib/error-handler";
 import { ApiError } from "../lib/errors";
+import { log } from "../lib/logger";
 
 /** A caller's X-Request-Id is echoed when it is this shape; otherwise we mint one. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -72,25 +73,17 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     );
     const bookmark = c.var.db?.bookmark();
     if (bookmark) c.header("x-d1-bookmark", bookmark);
-    console.log(
-      JSON.stringify({
-        level: c.res.status >= 500 ? "error" : "info",
-        request_id: requestId,
-        method: c.req.method,
-        route: c.req.routePath,
-        path: c.req.path,
-        status: c.res.status,
-        duration_ms: Math.round(durationMs * 10) / 10,
-        tenant_id: c.var.principal?.tenantId ?? undefined,
-        user_id: c.var.principal?.userId,
-        d1: {
-          queries: stats.queries,
-          rows_read: stats.rowsRead,
-          rows_written: stats.rowsWritten,
-          duration_ms: Math.round(stats.durationMs * 10) / 10,
-        },
-      }),
-    );
+    (c.res.status >= 500 ? log.error : log.info)("request", {
+      request_id: requestId,
+      method: c.req.method,
+      route: c.req.routePath,
+      path: c.req.path,
+      status: c.res.status,
+      duration_ms: Math.round(durationMs * 10) / 10,
+      tenant_id: c.var.principal?.tenantId ?? undefined,
+      user_id: c.var.principal?.userId,
+      d1: d1Fields(stats),
+    });
   }
 });
 
