@@ -19,6 +19,13 @@ export default defineConfig(async () => {
     test: {
       setupFiles: ["./test/setup.ts"],
       include: ["test/**/*.test.ts"],
+      // Request log lines (one per request, thousands per run) are shown only
+      // for failing tests: a passing run prints the summary, a failing one
+      // prints what its test logged.
+      silent: "passed-only" as const,
+      // One line per file; slow tests are not listed one by one (the
+      // machine is shared, so wall time says little; the bench measures speed).
+      slowTestThreshold: 60_000,
       testTimeout: 30_000,
       hookTimeout: 30_000,
     },

@@ -24,14 +24,17 @@ const admin = await mintToken({ role: "admin" });
 const customer = await mintToken({ role: "customer" });
 const base = `http://127.0.0.1:${port}/delivery/customer-communications`;
 console.log(`
-Local tokens (tenant ${DEMO_TENANT}, valid 12h; more with \`npm run token -- --help\`):
-  ADMIN_TOKEN=${admin}
-  CUSTOMER_TOKEN=${customer}   (customer ${DEMO_CUSTOMER})
+Local tokens for tenant ${DEMO_TENANT} (customer ${DEMO_CUSTOMER}), valid 12h;
+more with \`npm run token -- --help\`. Paste into a second terminal:
 
-Try:
-  curl -s -X POST "${base}" -H "Authorization: Bearer $ADMIN_TOKEN" -H "Content-Type: application/json" \\
+export BASE=${base}
+export ADMIN_TOKEN=${admin}
+export CUSTOMER_TOKEN=${customer}
+
+Then try:
+  curl -s -X POST "$BASE" -H "Authorization: Bearer $ADMIN_TOKEN" -H "Content-Type: application/json" \\
     -d '{"customer_id":"${DEMO_CUSTOMER}","type":"sms","content":"Your delivery is on its way"}'
-  curl -s "${base}?page=1&limit=10" -H "Authorization: Bearer $ADMIN_TOKEN"
+  curl -s "$BASE?page=1&limit=10" -H "Authorization: Bearer $ADMIN_TOKEN"
 API reference: http://127.0.0.1:${port}/docs
 `);
 

@@ -4,11 +4,10 @@
  * checks when configured, and failing closed with no key at all.
  * JWKS mode is covered by its own test file.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { app } from "../src/app";
-import { BASE, call, callers, communicationBody, newTenant, signToken } from "./helpers";
+import { call, callers, communicationBody, newTenant, signToken } from "./helpers";
 
 const secret = () => new TextEncoder().encode(env.JWT_SECRET);
 const now = () => Math.floor(Date.now() / 1000);
@@ -30,14 +29,7 @@ function expect401(res: { status: number; headers: Headers; json: any }, message
 }
 
 /** Calls the app with a modified environment (the Worker's own env is fixed by the test config). */
-async function callWithEnv(overrides: Partial<Env>, path: string, token?: string) {
-  const ctx = createExecutionContext();
-  const headers = new Headers();
-  if (token) headers.set("authorization", `Bearer ${token}`);
-  const res = await app.fetch(new Request(`${BASE}${path}`, { headers }), { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, headers: res.headers, json: (await res.json()) as any };
-}
+const callWithEnv = (overrides: Partial<Env>, path: string, token?: string) => call(path, { token, env: overrides });
 
 describe("accepted tokens", () => {
   it("a valid HS256 token reads", async () => {

@@ -3,22 +3,8 @@
  * counters behind `total` agree with the rows, per tenant.
  */
 import { describe, expect, it } from "vitest";
-import { call, callers, communicationBody, newTenant } from "./helpers";
-
-const TYPES = ["sms", "email", "push_notification", "call"];
-const STATUSES = ["sent", "delivered", "failed", "read"];
-
-async function walk(token: string, filter = "") {
-  const ids: string[] = [];
-  let query = `?limit=100${filter}`;
-  for (;;) {
-    const res = await call(query, { token });
-    expect(res.status, res.text).toBe(200);
-    ids.push(...res.json.communications.map((c: { id: string }) => c.id));
-    if (!res.json.next_cursor) return ids;
-    query = `?limit=100${filter}&cursor=${res.json.next_cursor}`;
-  }
-}
+import { STATUSES, COMMUNICATION_TYPES as TYPES } from "../src/db/schema";
+import { call, callers, communicationBody, newTenant, walkIds as walk } from "./helpers";
 
 describe("100 concurrent creates", () => {
   it("store exactly 100 rows, and total says 100", async () => {

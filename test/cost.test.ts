@@ -17,7 +17,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeCursor } from "../src/communications/cursor";
-import { uuidv7, uuidv7Floor, uuidv7Time } from "../src/lib/ids";
+import { uuidv7, uuidv7Floor, uuidv7Time } from "../src/lib/uuid";
 import { call, callers, communicationBody, newTenant } from "./helpers";
 
 const MINUTE = 60_000;

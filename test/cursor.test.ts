@@ -5,13 +5,13 @@
  * Malformed cursors and a cursor combined with `page` are 400s; the last
  * page has `next_cursor: null`.
  */
+
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeCursor } from "../src/communications/cursor";
+import { COMMUNICATION_TYPES as TYPES } from "../src/db/schema";
 import { call, callers, communicationBody, newTenant, seed } from "./helpers";
 
 type Row = Record<string, any>;
-
-const TYPES = ["sms", "email", "push_notification", "call"] as const;
 
 interface Walk {
   ids: string[];

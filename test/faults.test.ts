@@ -7,10 +7,9 @@
  * The Worker's own default export is called with `{ ...env, DB: flaky }`.
  * @see https://developers.cloudflare.com/d1/best-practices/retry-queries/
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
-import { BASE, callers, communicationBody, newTenant, seed } from "./helpers";
+import { call, callers, communicationBody, countRows, countSql, newTenant, seed } from "./helpers";
 
 type Kind = "all" | "run" | "raw" | "first" | "batch";
 interface Op {
@@ -97,31 +96,18 @@ class FlakyStatement {
 
 const flaky = (fault: Fault) => new FlakyD1(env.DB, fault);
 
-async function send(db: FlakyD1, path: string, init: { method?: string; token: string; body?: unknown; key?: string }) {
-  const headers = new Headers({ authorization: `Bearer ${init.token}` });
-  if (init.body !== undefined) headers.set("content-type", "application/json");
-  if (init.key) headers.set("idempotency-key", init.key);
-  const request = new Request(`${BASE}${path}`, {
-    method: init.method ?? "GET",
-    headers,
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+const send = (db: FlakyD1, path: string, init: { method?: string; token: string; body?: unknown; key?: string }) =>
+  call(path, {
+    method: init.method,
+    token: init.token,
+    body: init.body,
+    headers: init.key ? { "idempotency-key": init.key } : {},
+    env: { DB: db as unknown as D1Database },
   });
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(request, { ...env, DB: db as unknown as D1Database }, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: JSON.parse(text) };
-}
 
-async function count(sql: string, ...params: unknown[]): Promise<number> {
-  const row = await env.DB.prepare(sql)
-    .bind(...params)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
-}
-const rows = (tenant: string) => count("SELECT count(*) AS n FROM communications WHERE tenant_id = ?", tenant);
-const keys = (tenant: string) => count("SELECT count(*) AS n FROM idempotency_keys WHERE tenant_id = ?", tenant);
-const events = (tenant: string) => count("SELECT count(*) AS n FROM communication_events WHERE tenant_id = ?", tenant);
+const rows = (tenant: string) => countRows(tenant);
+const keys = (tenant: string) => countRows(tenant, "idempotency_keys");
+const events = (tenant: string) => countRows(tenant, "communication_events");
 
 const INTERNALS = [/\bat /, /SQLITE/i, /D1_ERROR/, /drizzle/i, /select /i, /insert into/i, /malformed/i, /Network/];
 function expectNoInternals(text: string) {
@@ -296,9 +282,9 @@ describe("D1 faults", () => {
       expect(await rows(tenant)).toBe(0);
       expect(await keys(tenant)).toBe(0);
       // The totals trigger ran inside the batch and was rolled back with it.
-      expect(await count("SELECT coalesce(sum(n), 0) AS n FROM communication_totals WHERE tenant_id = ?", tenant)).toBe(
-        0,
-      );
+      expect(
+        await countSql("SELECT coalesce(sum(n), 0) AS n FROM communication_totals WHERE tenant_id = ?", tenant),
+      ).toBe(0);
 
       const retry = await send(
         flaky(() => undefined),
@@ -365,7 +351,7 @@ describe("D1 faults", () => {
       expect(res.status).toBe(500);
       expectNoInternals(res.text);
       expect(
-        await count("SELECT count(*) AS n FROM communications WHERE tenant_id = ? AND status = 'sent'", tenant),
+        await countSql("SELECT count(*) AS n FROM communications WHERE tenant_id = ? AND status = 'sent'", tenant),
       ).toBe(1);
       expect(await events(tenant)).toBe(0);
     });

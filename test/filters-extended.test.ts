@@ -6,7 +6,9 @@
  * (test/query-plan.test.ts proves each shape is index-served; this file
  * proves the results.)
  */
+
 import { beforeAll, describe, expect, it } from "vitest";
+import { STATUSES, COMMUNICATION_TYPES as TYPES } from "../src/db/schema";
 import { call, callers, communicationBody, newTenant, qs, seed } from "./helpers";
 
 type Row = Record<string, any>;
@@ -20,9 +22,6 @@ interface Filters {
   created_after?: string;
   created_before?: string;
 }
-
-const TYPES = ["sms", "email", "push_notification", "call"];
-const STATUSES = ["sent", "delivered", "failed", "read"];
 
 /** What the list must return: the filtered rows in id order (id order is created_at order). */
 function model(rows: Row[], f: Filters, order: "asc" | "desc" = "desc"): string[] {

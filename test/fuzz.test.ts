@@ -20,7 +20,7 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { call, communicationBody, newTenant, seed, signToken } from "./helpers";
+import { call, communicationBody, countRows, newTenant, seed, signToken } from "./helpers";
 
 const viteEnv = (import.meta as unknown as { env: Record<string, string | undefined> }).env;
 const RUNS = Number(viteEnv.VITE_FUZZ_RUNS ?? 300);
@@ -42,12 +42,7 @@ const INTERNALS: [string, RegExp][] = [
 let cases = 0;
 const statuses = new Map<number, number>();
 
-async function rows(tenant: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM communications WHERE tenant_id = ?")
-    .bind(tenant)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
-}
+const rows = (tenant: string) => countRows(tenant);
 
 function checkResponse(res: { status: number; text: string; json: unknown }, what: string) {
   cases++;

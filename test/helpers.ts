@@ -54,6 +54,12 @@ export interface CallOptions {
   body?: unknown;
   rawBody?: string;
   headers?: Record<string, string>;
+  /**
+   * Bindings to replace for this request only (a failing D1, a JWKS_URL, a
+   * limiter double...). The request then goes to the Worker's fetch with
+   * those bindings; its response is checked against the document all the same.
+   */
+  env?: Partial<Env>;
 }
 
 /**
@@ -71,7 +77,9 @@ export async function call(path: string, opts: CallOptions = {}) {
   }
   const url = path.startsWith("http") ? path : `${BASE}${path}`;
   const method = opts.method ?? "GET";
-  const res = await exports.default.fetch(new Request(url, { method, headers, body }));
+  // redirect: manual, so a 3xx is seen as the Worker answered it.
+  const request = new Request(url, { method, headers, body, redirect: "manual" });
+  const res = opts.env ? await fetchWithEnv(request, opts.env) : await exports.default.fetch(request);
   const text = await res.text();
   let json: any;
   try {
@@ -83,7 +91,41 @@ export async function call(path: string, opts: CallOptions = {}) {
   return { status: res.status, headers: res.headers, json, text };
 }
 
+async function fetchWithEnv(request: Request, overrides: Partial<Env>) {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
 export const newTenant = () => crypto.randomUUID();
+
+/** `SELECT count(*)` straight from D1 (not through the API): what is really stored. */
+export async function countSql(sql: string, ...params: unknown[]): Promise<number> {
+  const row = await env.DB.prepare(sql)
+    .bind(...params)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** Rows of one tenant in a table, straight from D1. */
+export const countRows = (
+  tenant: string,
+  table: "communications" | "idempotency_keys" | "communication_events" = "communications",
+) => countSql(`SELECT count(*) AS n FROM ${table} WHERE tenant_id = ?`, tenant);
+
+/** Every id a list walk returns, following next_cursor from the first page to the last. */
+export async function walkIds(token: string, params: Record<string, string | number | undefined> = {}) {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const res = await call(qs({ limit: 100, ...params, cursor }), { token });
+    if (res.status !== 200) throw new Error(`walk failed: ${res.status} ${res.text}`);
+    ids.push(...res.json.communications.map((c: { id: string }) => c.id));
+    if (!res.json.next_cursor) return ids;
+    cursor = res.json.next_cursor;
+  }
+}
 
 export function communicationBody(overrides: Record<string, unknown> = {}) {
   return {

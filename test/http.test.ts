@@ -1,12 +1,5 @@
-/**
- * HTTP hygiene on every answer, success or error: security headers, the
- * CORS policy of CORS_ORIGINS, and X-Request-Id (a caller's well-formed id
- * echoed, anything else replaced).
- */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
-import { BASE, callers, communicationBody, newTenant } from "./helpers";
+import { call, callers, communicationBody, newTenant } from "./helpers";
 
 interface Req {
   method?: string;
@@ -16,19 +9,14 @@ interface Req {
   body?: string;
 }
 
-async function send(req: Req, vars: Partial<Env> = {}) {
-  const headers = new Headers(req.headers);
-  if (req.token) headers.set("authorization", `Bearer ${req.token}`);
-  const url = req.path?.startsWith("http") ? req.path : `${BASE}${req.path ?? ""}`;
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(url, { method: req.method ?? "GET", headers, body: req.body }),
-    { ...env, ...vars },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, headers: res.headers, text: await res.text() };
-}
+const send = (req: Req, vars: Partial<Env> = {}) =>
+  call(req.path ?? "", {
+    method: req.method,
+    token: req.token,
+    headers: req.headers,
+    rawBody: req.body,
+    env: vars,
+  });
 
 beforeEach(() => {
   vi.spyOn(console, "log").mockImplementation(() => undefined);

@@ -1,28 +1,13 @@
-/**
- * Idempotency-Key on create (issue 4): a retried create returns the original
- * response and never makes a second row; the key is per tenant, lives 24 h,
- * and the scheduled handler purges it afterwards.
- */
-import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { call, callers, communicationBody, newTenant, runScheduled } from "./helpers";
+import { call, callers, communicationBody, countRows, countSql, newTenant, runScheduled } from "./helpers";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-async function rowCount(tenantId: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM communications WHERE tenant_id = ?")
-    .bind(tenantId)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
-}
-
-async function keyCount(tenantId: string, key?: string): Promise<number> {
-  const row = await (key === undefined
-    ? env.DB.prepare("SELECT count(*) AS n FROM idempotency_keys WHERE tenant_id = ?").bind(tenantId)
-    : env.DB.prepare("SELECT count(*) AS n FROM idempotency_keys WHERE tenant_id = ? AND key = ?").bind(tenantId, key)
-  ).first<{ n: number }>();
-  return row?.n ?? 0;
-}
+const rowCount = (tenantId: string) => countRows(tenantId);
+const keyCount = (tenantId: string, key?: string) =>
+  key === undefined
+    ? countRows(tenantId, "idempotency_keys")
+    : countSql("SELECT count(*) AS n FROM idempotency_keys WHERE tenant_id = ? AND key = ?", tenantId, key);
 
 /** Same fields and values, object keys in reverse order at every level. */
 function reverseKeys(value: unknown): unknown {

@@ -5,7 +5,7 @@
  * per mode, unknown kid is a 401, the key cache survives the endpoint, and
  * requests share one fetch.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import {
   type CryptoKey,
   exportJWK,
@@ -20,8 +20,7 @@ import { delay, HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { resetKeyCaches } from "../src/auth/tokens";
-import worker from "../src/index";
-import { BASE, newTenant } from "./helpers";
+import { call, newTenant } from "./helpers";
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
@@ -83,15 +82,7 @@ function jwksEndpoint(keys: JWK[], opts: { latencyMs?: number } = {}) {
   return { url, state };
 }
 
-async function send(token: string | undefined, vars: Partial<Env>, query = "") {
-  const headers = new Headers();
-  if (token !== undefined) headers.set("authorization", `Bearer ${token}`);
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}${query}`, { headers }), { ...env, ...vars }, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: JSON.parse(text) };
-}
+const send = (token: string | undefined, vars: Partial<Env>, query = "") => call(query, { token, env: vars });
 
 const INVALID_TOKEN = { success: false, message: "Invalid or expired access token" };
 

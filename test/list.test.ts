@@ -4,7 +4,9 @@
  * the end, bounds, defaults), empty parameters, and `total` from the
  * trigger-kept counters after creates of every type, direction and status.
  */
+
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { DIRECTIONS, STATUSES, COMMUNICATION_TYPES as TYPES } from "../src/db/schema";
 import { call, callers, communicationBody, newTenant, seed } from "./helpers";
 
 interface Row {
@@ -17,10 +19,6 @@ interface Row {
   status: string;
   created_at: string;
 }
-
-const TYPES = ["sms", "email", "push_notification", "call"] as const;
-const STATUSES = ["sent", "delivered", "failed", "read"] as const;
-const DIRECTIONS = ["outbound", "inbound"] as const;
 
 /** Newest first, ties by id: exactly descending id order (ids are UUIDv7). */
 const newestFirst = (rows: Row[]) => [...rows].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));

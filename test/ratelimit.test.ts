@@ -1,17 +1,5 @@
-/**
- * Rate limiting per tenant and per user (Workers Rate Limiting bindings,
- * wrangler.toml `ratelimits`: TENANT_RATE_LIMITER 1000/10 s,
- * USER_RATE_LIMITER 300/10 s).
- *
- * Miniflare enforces the `ratelimits` bindings locally (fixed windows
- * aligned to the wall clock), so the first group runs against the real
- * local binding. The second group passes a binding DOUBLE through env to
- * check the middleware's keys and answers deterministically.
- */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
-import { BASE, call, callers, communicationBody, newTenant, signToken } from "./helpers";
+import { call, callers, communicationBody, countRows, newTenant, signToken } from "./helpers";
 
 beforeEach(() => {
   vi.spyOn(console, "log").mockImplementation(() => undefined);
@@ -62,30 +50,16 @@ function limiterDouble(allow: (key: string) => boolean) {
   return { binding: binding as unknown as RateLimit, keys };
 }
 
-async function send(token: string | undefined, vars: Partial<Env>, init: { method?: string; query?: string } = {}) {
-  const headers = new Headers({ "content-type": "application/json" });
-  if (token) headers.set("authorization", `Bearer ${token}`);
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`${BASE}${init.query ?? ""}`, {
-      method: init.method ?? "GET",
-      headers,
-      body: init.method === "POST" ? JSON.stringify(communicationBody()) : undefined,
-    }),
-    { ...env, ...vars },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, json: JSON.parse(text), text };
-}
+const send = (token: string | undefined, vars: Partial<Env>, init: { method?: string; query?: string } = {}) =>
+  call(init.query ?? "", {
+    method: init.method,
+    token,
+    headers: { "content-type": "application/json" },
+    body: init.method === "POST" ? communicationBody() : undefined,
+    env: vars,
+  });
 
-const rows = async (tenant: string) =>
-  (
-    await env.DB.prepare("SELECT count(*) AS n FROM communications WHERE tenant_id = ?")
-      .bind(tenant)
-      .first<{ n: number }>()
-  )?.n ?? 0;
+const rows = (tenant: string) => countRows(tenant);
 
 describe("the middleware, against binding doubles (labelled: not the real limiter)", () => {
   it("keys the tenant limiter by the token's tenant and the user limiter by sub", async () => {

@@ -5,18 +5,12 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { call, callers, communicationBody, newTenant, runScheduled } from "./helpers";
+import { call, callers, communicationBody, countRows, countSql, newTenant, runScheduled } from "./helpers";
 
 const HOUR = 60 * 60 * 1000;
 
-const count = async (sql: string, ...params: unknown[]) =>
-  (
-    await env.DB.prepare(sql)
-      .bind(...params)
-      .first<{ n: number }>()
-  )?.n ?? 0;
-const keys = (tenant: string) => count("SELECT count(*) AS n FROM idempotency_keys WHERE tenant_id = ?", tenant);
-const rows = (tenant: string) => count("SELECT count(*) AS n FROM communications WHERE tenant_id = ?", tenant);
+const keys = (tenant: string) => countRows(tenant, "idempotency_keys");
+const rows = (tenant: string) => countRows(tenant);
 
 /** Creates a communication under `key` as if `hoursAgo` hours ago. */
 async function createAt(tenant: string, key: string, hoursAgo: number) {
@@ -54,8 +48,8 @@ describe("scheduled purge of idempotency keys", () => {
 
     await runScheduled();
 
-    expect(await count("SELECT count(*) AS n FROM idempotency_keys WHERE tenant_id IN (?, ?)", a, b)).toBe(2);
-    expect(await count("SELECT count(*) AS n FROM idempotency_keys WHERE key IN ('a-young', 'b-now')")).toBe(2);
+    expect(await countSql("SELECT count(*) AS n FROM idempotency_keys WHERE tenant_id IN (?, ?)", a, b)).toBe(2);
+    expect(await countSql("SELECT count(*) AS n FROM idempotency_keys WHERE key IN ('a-young', 'b-now')")).toBe(2);
     expect([await rows(a), await rows(b)]).toEqual([3, 2]);
     const line = log.mock.calls
       .map((c: unknown[]) => String(c[0]))

@@ -15,7 +15,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { encodeCursor } from "../src/communications/cursor";
 import worker from "../src/index";
-import { BASE, call, callers, communicationBody, newTenant, seed, signToken } from "./helpers";
+import { BASE, call, callers, communicationBody, countRows, newTenant, seed, signToken } from "./helpers";
 
 beforeEach(() => {
   vi.spyOn(console, "log").mockImplementation(() => undefined);
@@ -38,12 +38,7 @@ const COMMUNICATION_FIELDS = [
   "updated_at",
 ].sort();
 
-const rows = async (tenant: string) =>
-  (
-    await env.DB.prepare("SELECT count(*) AS n FROM communications WHERE tenant_id = ?")
-      .bind(tenant)
-      .first<{ n: number }>()
-  )?.n ?? 0;
+const rows = (tenant: string) => countRows(tenant);
 
 const now = () => new Date().toISOString();
 

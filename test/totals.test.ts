@@ -5,15 +5,14 @@
  * concurrent), every status/type/direction filter's `total` must equal the
  * number of rows the list walk actually returns, and the state we expect.
  */
+
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { DIRECTIONS, STATUSES, COMMUNICATION_TYPES as TYPES } from "../src/db/schema";
 import { call, callers, communicationBody, newTenant, qs, seed } from "./helpers";
 
 type Row = Record<string, any>;
 
-const TYPES = ["sms", "email", "push_notification", "call"] as const;
-const DIRECTIONS = ["outbound", "inbound"] as const;
-const STATUSES = ["sent", "delivered", "failed", "read"] as const;
 const at = (minutes: number) => new Date(Date.now() - 60 * 60_000 + minutes * 60_000).toISOString();
 
 /** The list's `total` on page 1, and the ids a full cursor walk returns. */
