@@ -57,7 +57,7 @@ describe("scheduled purge of idempotency keys", () => {
     expect(line).toBeDefined();
     const parsed = JSON.parse(line as string);
     expect(parsed.deleted).toBeGreaterThanOrEqual(3); // other files' keys are isolated; this file's older ones count too
-    expect(parsed.d1.rowsWritten).toBeGreaterThanOrEqual(3);
+    expect(parsed.d1.rows_written).toBeGreaterThanOrEqual(3);
   });
 
   it("a second run finds nothing more to delete", async () => {
