@@ -43,6 +43,8 @@ const { values: opts } = parseArgs({
     port: { type: "string", default: "8810" },
     keep: { type: "boolean", default: false },
     json: { type: "string", default: ".wrangler/bench/results.json" },
+    // Comma-separated substrings of operation names, to iterate on a few.
+    only: { type: "string" },
   },
 });
 const SIZES = opts.sizes.split(",").map((s) => Number(s.replace(/_/g, "")));
@@ -236,16 +238,17 @@ function operations({ admin, customer, middleId, now }) {
 }
 
 function headersOf(op) {
-  const headers = { authorization: `Bearer ${op.token}` };
+  const headers = op.token ? { authorization: `Bearer ${op.token}` } : {};
   if (op.body) headers["content-type"] = "application/json";
   if (op.idempotent) headers["idempotency-key"] = randomUUID();
   return headers;
 }
 
+/** One request; an app operation's D1 statements are recorded for /__bench/io/<name> (bench/worker.ts). */
 async function probe(op) {
   const res = await fetch(op.url, {
     method: op.method,
-    headers: headersOf(op),
+    headers: { ...headersOf(op), "x-bench-record": op.name },
     body: op.body ? JSON.stringify(op.body) : undefined,
   });
   const text = await res.text();
@@ -286,6 +289,13 @@ async function load(op, pgid) {
   };
 }
 
+/** The duty-matched floor (bench/worker.ts): one D1 query in a session, two limit() calls, one log line. */
+const FLOOR = "floor: + log line (duty-matched)";
+const mean = (xs, f) => {
+  const values = xs.map(f).filter((v) => v !== undefined && !Number.isNaN(v));
+  return values.length ? values.reduce((s, v) => s + v, 0) / values.length : undefined;
+};
+
 const fmt = (n, digits = 0) =>
   n === undefined || Number.isNaN(n) ? "-" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
 const pad = (s, w, right = false) => (right ? String(s).padEnd(w) : String(s).padStart(w));
@@ -304,85 +314,102 @@ async function benchSize(n, script) {
       customer: customerId(1),
       secret: SECRET,
     });
-    const baselineStatic = { name: "baseline: static JSON", method: "GET", url: `${ORIGIN}/__bench/static` };
-    const baselineD1 = { name: "baseline: one D1 query", method: "GET", url: `${ORIGIN}/__bench/d1` };
-    const ops = operations({ admin, customer, middleId: db.middleId, now });
+    const baseline = (name, path) => ({ name, kind: "baseline", method: "GET", url: `${ORIGIN}/__bench/${path}` });
+    const baselines = [
+      baseline("baseline: static JSON", "static"),
+      baseline("baseline: one D1 query", "d1"),
+      baseline("baseline: + D1 session", "d1-session"),
+      baseline("baseline: + 2 limit()", "d1-session-limits"),
+    ];
+    const floor = baseline(FLOOR, "floor");
+    const ops = operations({ admin, customer, middleId: db.middleId, now }).filter(
+      (op) => !opts.only || opts.only.split(",").some((part) => op.name.includes(part)),
+    );
 
-    // Warm-up: JIT, the isolate's key cache, SQLite's page cache.
-    for (const op of [baselineStatic, baselineD1, ...ops.filter((o) => o.kind === "list")]) await probe(op);
+    // Warm-up: JIT, the isolate's key cache, SQLite's page cache. The probe
+    // of each operation also records its D1 statements for /__bench/io/<name>.
+    for (const op of [...baselines, floor, ...ops.filter((o) => o.kind === "list")]) await probe(op);
     await load({ ...ops[0], name: "warm-up" }, worker.pgid);
 
     const rows = [];
-    const run = async (op, baselineRps) => {
+    const report = (row) =>
+      log(
+        `   ${pad(row.name, 34, true)} ${pad(fmt(row.rowsRead), 6)} read ${pad(fmt(row.rowsWritten), 3)} written  ` +
+          `p50 ${fmt(row.p50, 1)} ms  ${fmt(row.rps)} req/s  cpu ${fmt(row.cpuPerRequest, 2)} ms` +
+          (row.ioCpu === undefined ? "" : ` (i/o ${fmt(row.ioCpu, 2)})`),
+      );
+    const firstRuns = [];
+    for (const b of baselines) firstRuns.push(await load(b, worker.pgid));
+    // The machine is shared: each operation runs between two runs of the
+    // duty-matched floor and is compared with their mean; its own D1 I/O
+    // without the framework runs right before it.
+    const floors = [await load(floor, worker.pgid)];
+    for (const op of ops) {
       const probed = await probe(op);
+      const io = await load(
+        { name: `${op.name} (i/o)`, method: "GET", url: `${ORIGIN}/__bench/io/${encodeURIComponent(op.name)}` },
+        worker.pgid,
+      );
       const loaded = await load(op, worker.pgid);
+      floors.push(await load(floor, worker.pgid));
       const row = {
         name: op.name,
-        kind: op.kind ?? "baseline",
+        kind: op.kind,
         ...probed.cost,
         returned: probed.returned,
         total: probed.total,
         ...loaded,
-        baselineRps,
-        ratio: baselineRps ? loaded.rps / baselineRps : undefined,
+        ioRps: io.rps,
+        ioCpu: io.cpuPerRequest,
+        floorRps: mean(floors.slice(-2), (f) => f.rps),
       };
       rows.push(row);
-      log(
-        `   ${pad(op.name, 34, true)} ${pad(fmt(row.rowsRead), 6)} read ${pad(fmt(row.rowsWritten), 3)} written  ` +
-          `p50 ${fmt(row.p50, 1)} ms  p99 ${fmt(row.p99, 1)} ms  ${fmt(row.rps)} req/s  cpu ${fmt(row.cpuPerRequest, 2)} ms` +
-          (row.ratio ? `  ${fmt(row.ratio * 100)}% of baseline ${fmt(baselineRps)}` : ""),
-      );
-      return row;
-    };
-    const baselineLimits = {
-      name: "baseline: D1 query + 2 limit()",
-      method: "GET",
-      url: `${ORIGIN}/__bench/d1-limits`,
-    };
-    const staticRow = await run(baselineStatic);
-    const limitsFirst = await load(baselineLimits, worker.pgid);
-    const baselines = [];
-    // The machine is shared: each operation is measured right after its own
-    // run of the one-query baseline and compared with that.
-    for (const op of ops) {
-      const base = await load(baselineD1, worker.pgid);
-      baselines.push(base);
-      await run(op, base.rps);
+      report(row);
     }
-    const mean = (xs, f) => {
-      const values = xs.map(f).filter((v) => v !== undefined && !Number.isNaN(v));
-      return values.length ? values.reduce((s, v) => s + v, 0) / values.length : undefined;
-    };
-    const baselineRow = {
-      name: "baseline: one D1 query",
+    const lastRuns = [];
+    for (const b of baselines) lastRuns.push(await load(b, worker.pgid));
+    const baselineRows = baselines.map((b, i) => {
+      const runs = [firstRuns[i], lastRuns[i]];
+      return {
+        name: b.name,
+        kind: "baseline",
+        rps: mean(runs, (r) => r.rps),
+        p50: mean(runs, (r) => r.p50),
+        p99: mean(runs, (r) => r.p99),
+        cpuPerRequest: mean(runs, (r) => r.cpuPerRequest),
+      };
+    });
+    const floorRow = {
+      name: FLOOR,
       kind: "baseline",
-      rps: mean(baselines, (b) => b.rps),
-      p50: mean(baselines, (b) => b.p50),
-      p99: mean(baselines, (b) => b.p99),
-      cpuPerRequest: mean(baselines, (b) => b.cpuPerRequest),
+      rps: mean(floors, (r) => r.rps),
+      p50: mean(floors, (r) => r.p50),
+      p99: mean(floors, (r) => r.p99),
+      cpuPerRequest: mean(floors, (r) => r.cpuPerRequest),
     };
-    const limitsLast = await load(baselineLimits, worker.pgid);
-    const limitsRow = {
-      name: baselineLimits.name,
-      kind: "baseline",
-      rps: mean([limitsFirst, limitsLast], (b) => b.rps),
-      p50: mean([limitsFirst, limitsLast], (b) => b.p50),
-      p99: mean([limitsFirst, limitsLast], (b) => b.p99),
-      cpuPerRequest: mean([limitsFirst, limitsLast], (b) => b.cpuPerRequest),
-    };
-    rows.splice(1, 0, baselineRow, limitsRow);
-    const baseline = baselineRow.rps;
-    staticRow.ratio = staticRow.rps / baseline;
-    baselineRow.ratio = 1;
-    limitsRow.ratio = limitsRow.rps / baseline;
-    for (const row of rows) row.ratioLimits = row.rps / limitsRow.rps;
+    for (const r of [...baselineRows, floorRow]) report(r);
+    const cpuOf = (name) => [...baselineRows, floorRow].find((r) => r.name === name)?.cpuPerRequest;
+    // What every Worker with these duties pays on top of its own D1 I/O:
+    // the session, the two limit() calls and the log line.
+    const dutiesCpu = floorRow.cpuPerRequest - cpuOf("baseline: one D1 query");
+    for (const row of rows) {
+      row.ratio = row.rps / row.floorRps;
+      row.dutiesCpu = dutiesCpu;
+      row.oursCpu = row.cpuPerRequest - row.ioCpu - dutiesCpu;
+    }
+    for (const row of baselineRows) row.ratio = row.rps / floorRow.rps;
+    floorRow.ratio = 1;
     return {
       n,
       seedSeconds: db.seedMs / 1000,
-      baselineRps: baseline,
-      limitsRps: limitsRow.rps,
-      staticRps: staticRow.rps,
-      rows,
+      floorRps: floorRow.rps,
+      duties: {
+        session: cpuOf("baseline: + D1 session") - cpuOf("baseline: one D1 query"),
+        limits: cpuOf("baseline: + 2 limit()") - cpuOf("baseline: + D1 session"),
+        log: floorRow.cpuPerRequest - cpuOf("baseline: + 2 limit()"),
+        total: dutiesCpu,
+      },
+      rows: [...baselineRows, floorRow, ...rows],
     };
   } finally {
     worker.stop();
@@ -410,12 +437,16 @@ function printSize(result) {
   console.log(
     `\nN = ${fmt(result.n)} (seeded in ${result.seedSeconds.toFixed(1)} s; ${MESSAGES_PER_DAY}/day; ${CONNECTIONS} connections, ${DURATION} s per operation)`,
   );
+  const d = result.duties;
   console.log(
-    `${pad("operation", 36, true)}${pad("queries", 8)}${pad("rows read", 11)}${pad("written", 9)}${pad("total", 10)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("req/s", 9)}${pad("vs 1-query", 11)}${pad("vs +limits", 11)}${pad("cpu ms/req", 11)}`,
+    `duties (workerd CPU ms/req): D1 session ${fmt(d.session, 2)}, 2 limit() ${fmt(d.limits, 2)}, log line ${fmt(d.log, 2)}; total ${fmt(d.total, 2)}`,
+  );
+  console.log(
+    `${pad("operation", 36, true)}${pad("queries", 8)}${pad("rows read", 10)}${pad("written", 8)}${pad("total", 10)}${pad("p50 ms", 8)}${pad("req/s", 7)}${pad("vs floor", 9)}${pad("cpu ms", 8)}${pad("= i/o", 7)}${pad("+ duties", 9)}${pad("+ ours", 8)}`,
   );
   for (const r of result.rows) {
     console.log(
-      `${pad(r.name, 36, true)}${pad(fmt(r.queries), 8)}${pad(fmt(r.rowsRead), 11)}${pad(fmt(r.rowsWritten), 9)}${pad(fmt(r.total), 10)}${pad(fmt(r.p50, 1), 9)}${pad(fmt(r.p99, 1), 9)}${pad(fmt(r.rps), 9)}${pad(r.ratio === undefined ? "" : `${fmt(r.ratio * 100)}%`, 11)}${pad(`${fmt(r.ratioLimits * 100)}%`, 11)}${pad(fmt(r.cpuPerRequest, 2), 11)}`,
+      `${pad(r.name, 36, true)}${pad(fmt(r.queries), 8)}${pad(fmt(r.rowsRead), 10)}${pad(fmt(r.rowsWritten), 8)}${pad(fmt(r.total), 10)}${pad(fmt(r.p50, 1), 8)}${pad(fmt(r.rps), 7)}${pad(r.ratio === undefined ? "" : r.ratio.toFixed(2), 9)}${pad(fmt(r.cpuPerRequest, 2), 8)}${pad(fmt(r.ioCpu, 2), 7)}${pad(fmt(r.dutiesCpu, 2), 9)}${pad(fmt(r.oursCpu, 2), 8)}`,
     );
   }
 }
@@ -435,29 +466,28 @@ function printSummary(results) {
     );
   }
   console.log(`worst list growth ${fmt(first.n)} -> ${fmt(last.n)}: x${worst.toFixed(2)} (acceptance: <= x2)`);
-  console.log("\nworkerd CPU per request (ms; independent of other load on the machine)");
+  console.log(
+    "\nPer operation: req/s against the duty-matched floor (one D1 query in a session, 2 limit(), one log line; its runs around the operation's), and workerd CPU ms/req = its own D1 I/O without the framework + duties + ours",
+  );
   for (const r of results) {
-    const cpu = (name) => r.rows.find((x) => x.name === name)?.cpuPerRequest;
-    const avg = (kind) => {
-      const xs = r.rows.filter((x) => x.kind === kind && x.cpuPerRequest !== undefined).map((x) => x.cpuPerRequest);
-      return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined;
-    };
-    console.log(
-      `N = ${pad(fmt(r.n), 9, true)} static ${fmt(cpu("baseline: static JSON"), 2)}, one D1 query ${fmt(cpu("baseline: one D1 query"), 2)}, ` +
-        `D1 query + 2 limit() ${fmt(cpu("baseline: D1 query + 2 limit()"), 2)}; list mean ${fmt(avg("list"), 2)}, create mean ${fmt(avg("create"), 2)}`,
-    );
-  }
-  console.log("\nThroughput as a share of the one-query baseline (same run)");
-  for (const r of results) {
-    const lists = r.rows.filter((x) => x.kind === "list");
-    const creates = r.rows.filter((x) => x.kind === "create");
-    const min = (xs) => Math.min(...xs.map((x) => x.ratio));
-    const mean = (xs) => xs.reduce((s, x) => s + x.ratio, 0) / xs.length;
-    console.log(
-      `N = ${pad(fmt(r.n), 9, true)} baseline ${fmt(r.baselineRps)} req/s (static ${fmt(r.staticRps)}); ` +
-        `list min ${fmt(min(lists) * 100)}% mean ${fmt(mean(lists) * 100)}%; create min ${fmt(min(creates) * 100)}%` +
-        ` (vs D1 query + 2 limit() ${fmt(r.limitsRps)} req/s: list mean ${fmt(mean(lists.map((x) => ({ ratio: x.ratioLimits }))) * 100)}%)`,
-    );
+    for (const kind of ["list", "create"]) {
+      const xs = r.rows.filter((x) => x.kind === kind);
+      const worst = xs.reduce((w, x) => (x.ratio < w.ratio ? x : w), xs[0]);
+      const most = xs.reduce((w, x) => (x.oursCpu > w.oursCpu ? x : w), xs[0]);
+      console.log(
+        `N = ${pad(fmt(r.n), 9, true)} ${pad(kind, 6, true)} vs floor min ${worst.ratio.toFixed(2)} (${worst.name}), mean ${mean(xs, (x) => x.ratio).toFixed(2)}; ` +
+          `cpu mean ${fmt(
+            mean(xs, (x) => x.cpuPerRequest),
+            2,
+          )} = i/o ${fmt(
+            mean(xs, (x) => x.ioCpu),
+            2,
+          )} + duties ${fmt(r.duties.total, 2)} + ours ${fmt(
+            mean(xs, (x) => x.oursCpu),
+            2,
+          )} (ours max ${fmt(most.oursCpu, 2)}, ${most.name})`,
+      );
+    }
   }
 }
 

@@ -1,9 +1,13 @@
 /**
  * CPU profile of the bench Worker while autocannon loads one URL, taken over
  * the DevTools protocol of `wrangler dev --inspector-port`. Prints the
- * functions with the most self time. Used to find the hot path's cost:
+ * functions with the most self time, and self time per source module when
+ * BUNDLE names the unminified bundle being served (esbuild marks where each
+ * module starts with a `// path` line). Used to find the hot path's cost:
+ *   [BUNDLE=.wrangler/bench/worker/worker.js] \
  *   node scripts/bench/profile.mjs <inspector-port> <url> [token] [seconds] [method] [body]
  */
+import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import WebSocket from "ws";
 
@@ -65,6 +69,40 @@ const total = [...self.values()].reduce((a, b) => a + b, 0);
 console.log(`${res.requests.average} req/s, p50 ${res.latency.p50} ms; profile ${Math.round(total / 1000)} ms`);
 for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
   console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+}
+if (process.env.BUNDLE) {
+  // Module start lines of the bundle; a sample's line falls in the last one before it.
+  const starts = [];
+  readFileSync(process.env.BUNDLE, "utf8")
+    .split("\n")
+    .forEach((line, i) => {
+      const m = /^\/\/ ((?:node_modules\/)?(@[^/]+\/[^/]+|[^/]+)\/?\S*)$/.exec(line);
+      if (m?.[1] && !m[1].includes(" ")) {
+        const group = m[1].startsWith("node_modules/") ? m[2] : m[1].split("/").slice(0, 2).join("/");
+        starts.push([i, group]);
+      }
+    });
+  const moduleAt = (line) => {
+    let found = "(bundle prelude)";
+    for (const [start, group] of starts) {
+      if (start > line) break;
+      found = group;
+    }
+    return found;
+  };
+  const perModule = new Map();
+  samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const key =
+      f.url.endsWith(".js") && !f.url.startsWith("cloudflare")
+        ? moduleAt(f.lineNumber)
+        : f.url.split(":")[0] || f.functionName;
+    perModule.set(key, (perModule.get(key) ?? 0) + (timeDeltas[i] ?? 0));
+  });
+  console.log("\nself time per module:");
+  for (const [k, v] of [...perModule.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+    console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+  }
 }
 console.log("\ninclusive:");
 for (const [k, v] of [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, 60)) {
