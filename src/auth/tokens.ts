@@ -23,6 +23,7 @@ import type { Config } from "../config";
 import { ApiError, unauthorized } from "../lib/errors";
 import { log } from "../lib/logger";
 import { Claims, type Principal, toPrincipal } from "./principal";
+import { cachedPrincipal, forgetVerifiedTokens, rememberPrincipal } from "./verified-tokens";
 
 export const MAX_TOKEN_LENGTH = 8192;
 const CLOCK_TOLERANCE_S = 30;
@@ -40,6 +41,11 @@ type GetKey = (header: JWSHeaderParameters) => Promise<CryptoKey>;
 /** A remote JWKS that survives its endpoint failing. One per URL per isolate. */
 export class ResilientJwks {
   private keys?: ReturnType<typeof createLocalJWKSet>;
+
+  /** The key set in use; replaced on every refresh (src/auth/verified-tokens.ts relies on that). */
+  get current(): object | undefined {
+    return this.keys;
+  }
   private fetchedAt = 0;
   private failedAt = 0;
   private pending?: Promise<void>;
@@ -127,6 +133,7 @@ function remoteKeySet(url: string): ResilientJwks {
 export function resetKeyCaches() {
   hmacKeys.clear();
   remoteKeySets.clear();
+  forgetVerifiedTokens();
 }
 
 /** Verifies a bearer token and returns the caller, or throws the ApiError to answer with. */
@@ -144,10 +151,15 @@ export async function authenticate(config: Config["auth"], token: string): Promi
     clockTolerance: CLOCK_TOLERANCE_S,
     requiredClaims: ["exp", "sub"],
   };
+  const keySet = jwksUrl ? remoteKeySet(jwksUrl) : undefined;
+  const keysNow = () => (keySet ? keySet.current : hmacKey(secret as string));
+  const checks = `${options.issuer ?? ""}\n${options.audience ?? ""}`;
+  const cached = cachedPrincipal(token, keysNow(), checks);
+  if (cached) return cached;
   let payload: JWTPayload;
   try {
-    payload = jwksUrl
-      ? (await jwtVerify(token, remoteKeySet(jwksUrl).getKey, { ...options, algorithms: ASYMMETRIC_ALGS })).payload
+    payload = keySet
+      ? (await jwtVerify(token, keySet.getKey, { ...options, algorithms: ASYMMETRIC_ALGS })).payload
       : (await jwtVerify(token, await hmacKey(secret as string), { ...options, algorithms: ["HS256"] })).payload;
   } catch (err) {
     if (err instanceof KeysUnavailable) {
@@ -161,7 +173,10 @@ export async function authenticate(config: Config["auth"], token: string): Promi
   }
   const claims = Claims.safeParse(payload);
   if (!claims.success) throw unauthorized("token_invalid", claims.error);
-  return toPrincipal(claims.data);
+  const principal = toPrincipal(claims.data);
+  // The keys it was verified with: the set getKey used (it may have refreshed meanwhile).
+  rememberPrincipal(token, keysNow(), checks, ((payload.exp as number) + CLOCK_TOLERANCE_S) * 1000, principal);
+  return principal;
 }
 
 /** Extracts the token of an `Authorization: Bearer <token>` header. */
