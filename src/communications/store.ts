@@ -18,7 +18,23 @@
  * status state machine in ./transitions.ts, the key protocol in
  * ./idempotency.ts.
  */
-import { and, asc, desc, eq, getTableColumns, gt, gte, isNull, lt, type SQL, sql, sum } from "drizzle-orm";
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  fillPlaceholders,
+  getTableColumns,
+  gt,
+  gte,
+  isNull,
+  lt,
+  type Query,
+  type SQL,
+  type SQLWrapper,
+  sql,
+  sum,
+} from "drizzle-orm";
 import type { Database } from "../db/client";
 import {
   type CommunicationRow,
@@ -96,6 +112,71 @@ const rowFields = Object.fromEntries(
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** A list's filter terms: the request's values, or placeholders for them (see compileList). */
+type ListTerms = Partial<
+  Record<
+    "customer_id" | "delivery_id" | "type" | "status" | "direction" | "created_after" | "created_before",
+    SQLWrapper
+  >
+>;
+
+/** The values a list statement's placeholders are filled with, by name. */
+interface ListValues {
+  tenant_id: string;
+  own_customer_id?: string;
+  customer_id?: string;
+  delivery_id?: string;
+  type?: string;
+  status?: string;
+  direction?: string;
+  /** created_after / created_before as id bounds (ids are UUIDv7). */
+  created_after?: string;
+  created_before?: string;
+  /** The cursor's last id. */
+  after?: string;
+  limit: number;
+  offset: number;
+}
+
+function listValues(scope: Scope, f: ListFilters, p: PageRequest): ListValues {
+  return {
+    tenant_id: scope.tenantId,
+    own_customer_id: scope.ownCustomerId,
+    customer_id: f.customer_id,
+    delivery_id: f.delivery_id,
+    type: f.type,
+    status: f.status,
+    direction: f.direction,
+    created_after: f.created_after ? uuidv7Floor(Date.parse(f.created_after)) : undefined,
+    created_before: f.created_before ? uuidv7Floor(Date.parse(f.created_before)) : undefined,
+    after: p.after,
+    limit: p.limit + 1, // one extra row tells whether there is a next page
+    offset: p.page ? (p.page - 1) * p.limit : 0,
+  };
+}
+
+/**
+ * A list's two statements, per shape (which values are present, and the
+ * order): Drizzle renders them once per isolate with a placeholder for every
+ * value, and a request only fills the placeholders in. Rendering them anew
+ * on every request (13 column expressions, the conditions, the index
+ * clause) was the largest part of a list's own CPU after the router
+ * (BENCHMARKS.md, CPU per request). The shapes are few: at most 2 orders x
+ * 2^10 presence patterns, in practice a handful per client.
+ */
+const compiledLists = new Map<string, { page: Query; count: Query }>();
+
+/** A page row as D1 returns it (keys are column names) decoded like Drizzle would (JSON columns parsed). */
+const COLUMNS = Object.entries(getTableColumns(communications));
+function decodeRow(raw: Record<string, unknown>): CommunicationRow {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of COLUMNS) {
+    const value = raw[column.name];
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return row as CommunicationRow;
+}
+
 export class CommunicationStore {
   constructor(
     private readonly db: Database,
@@ -111,9 +192,9 @@ export class CommunicationStore {
     ) as SQL;
   }
 
-  private filterConditions(f: ListFilters): (SQL | undefined)[] {
-    const after = f.created_after ? uuidv7Floor(Date.parse(f.created_after)) : undefined;
-    const before = f.created_before ? uuidv7Floor(Date.parse(f.created_before)) : undefined;
+  private filterConditions(f: ListTerms): (SQL | undefined)[] {
+    const after = f.created_after;
+    const before = f.created_before;
     return [
       f.customer_id ? eq(communications.customer_id, f.customer_id) : undefined,
       f.delivery_id ? eq(communications.delivery_id, f.delivery_id) : undefined,
@@ -126,13 +207,13 @@ export class CommunicationStore {
   }
 
   /** The table with its access path pinned (./access-path.ts says why). */
-  private source(f: ListFilters): SQL {
+  private source(f: ListTerms): SQL {
     const index = listIndex(f, this.scope.ownCustomerId);
     return index ? sql`${communications} INDEXED BY ${sql.identifier(index)}` : sql`${communications} NOT INDEXED`;
   }
 
   /** The cheapest exact count for these filters (see the module comment). */
-  private countQuery(f: ListFilters) {
+  private countQuery(f: ListTerms) {
     const selective =
       this.scope.ownCustomerId !== undefined || f.customer_id || f.delivery_id || f.created_after || f.created_before;
     if (selective) {
@@ -155,32 +236,76 @@ export class CommunicationStore {
   }
 
   /**
-   * The two statements of a list request, unexecuted: `list()` sends them in
-   * one batch, and test/query-plan.test.ts runs EXPLAIN QUERY PLAN on their
+   * The two statements of a list request, unexecuted, as `list()` sends them
+   * in one batch: test/query-plan.test.ts runs EXPLAIN QUERY PLAN on their
    * `.toSQL()` to prove each shape is served by a tenant-first index.
    */
   listQueries(filters: ListFilters, pageReq: PageRequest) {
-    const { limit, order, page, after } = pageReq;
+    const values = listValues(this.scope, filters, pageReq);
+    const present = Object.entries(values).filter(([, v]) => v !== undefined);
+    const shape = `${pageReq.order} ${present.map(([k]) => k).join(",")}`;
+    let compiled = compiledLists.get(shape);
+    if (!compiled) {
+      compiled = this.compileList(values, pageReq.order);
+      compiledLists.set(shape, compiled);
+    }
+    const fill = (q: Query) => ({ sql: q.sql, params: fillPlaceholders(q.params, { ...values }) });
+    const { page, count } = compiled;
+    return { page: { toSQL: () => fill(page) }, count: { toSQL: () => fill(count) } };
+  }
+
+  /** Renders a list shape with placeholders where `values` has a value. */
+  private compileList(values: ListValues, order: PageRequest["order"]) {
+    const slot = (name: keyof ListValues) => (values[name] === undefined ? undefined : sql.placeholder(name));
+    // The scope's values become placeholders too, so visible() still writes
+    // the tenant (and own customer) condition, as for every other query.
+    const scope = {
+      tenantId: sql.placeholder("tenant_id"),
+      ownCustomerId: slot("own_customer_id"),
+    } as unknown as Scope;
+    const store = new CommunicationStore(this.db, scope);
+    const terms: ListTerms = {
+      customer_id: slot("customer_id"),
+      delivery_id: slot("delivery_id"),
+      type: slot("type"),
+      status: slot("status"),
+      direction: slot("direction"),
+      created_after: slot("created_after"),
+      created_before: slot("created_before"),
+    };
+    const after = slot("after");
     const keyset = after ? (order === "desc" ? lt(communications.id, after) : gt(communications.id, after)) : undefined;
-    const pageQuery = this.db
+    const page = this.db
       .select(rowFields)
-      .from(this.source(filters))
-      .where(this.visible(...this.filterConditions(filters), keyset))
+      .from(store.source(terms))
+      .where(store.visible(...store.filterConditions(terms), keyset))
       .orderBy(order === "desc" ? desc(communications.id) : asc(communications.id))
-      .limit(limit + 1) // one extra row tells whether there is a next page
-      .offset(page ? (page - 1) * limit : 0);
-    return { page: pageQuery, count: this.countQuery(filters) };
+      .limit(sql.placeholder("limit"))
+      .offset(sql.placeholder("offset"));
+    return { page: page.toSQL(), count: store.countQuery(terms).toSQL() };
   }
 
   async list(filters: ListFilters, pageReq: PageRequest) {
     const { limit } = pageReq;
     const queries = this.listQueries(filters, pageReq);
-    const [rows, counted] = await this.db.batch([queries.page, queries.count]);
+    // Straight to the database client (src/db/client.ts: stats, retries of
+    // reads); the rows are decoded here rather than by Drizzle's mapper.
+    const client = this.db.$client;
+    const statement = (q: { toSQL(): Query }) => {
+      const { sql: text, params } = q.toSQL();
+      return client.prepare(text).bind(...params);
+    };
+    const [page, counted] = await client.batch<Record<string, unknown>>([
+      statement(queries.page),
+      statement(queries.count),
+    ]);
+    const rows = page?.results ?? [];
     const hasMore = rows.length > limit;
-    const pageRows = rows.slice(0, limit);
+    const pageRows = rows.slice(0, limit).map(decodeRow);
+    const countRow = counted?.results[0];
     return {
       rows: pageRows.map(toCommunication),
-      total: Number(counted[0]?.total ?? 0),
+      total: Number((countRow && Object.values(countRow)[0]) ?? 0),
       lastId: hasMore ? pageRows.at(-1)?.id : undefined,
     };
   }
