@@ -12,6 +12,9 @@
  *  - GET /__bench/floor: plus one JSON log line with the fields of the app's
  *    (src/middleware/context.ts): the duty-matched floor, what any Worker
  *    with this service's duties pays whatever its code;
+ *  - GET /__bench/floor-object-log: the same, but the log line is handed to
+ *    console.log as an object rather than a JSON string (the alternative
+ *    way to write a structured line; the bench prices both);
  *  - GET /__bench/io/<name>: the D1 statements an app request made, replayed
  *    on the plain binding with nothing else (no router, no validation, no
  *    auth, no ORM): that operation's own D1 I/O without the framework. The
@@ -106,27 +109,26 @@ async function replay(db: D1Database, name: string): Promise<Response> {
 }
 
 /** The duty-matched floor's log line: the fields of the app's, filled in. */
-function logLine(started: number, request: Request, status: number, meta: D1Meta | undefined) {
+function logLine(started: number, request: Request, status: number, meta: D1Meta | undefined, asObject = false) {
   const durationMs = performance.now() - started;
-  console.log(
-    JSON.stringify({
-      level: "info",
-      request_id: crypto.randomUUID(),
-      method: request.method,
-      route: "/__bench/floor",
-      path: "/__bench/floor",
-      status,
-      duration_ms: Math.round(durationMs * 10) / 10,
-      tenant_id: "b0000000-0000-4000-8000-000000000001",
-      user_id: "b0000000-0000-4000-8000-0000000000aa",
-      d1: {
-        queries: 1,
-        rows_read: meta?.rows_read ?? 0,
-        rows_written: meta?.rows_written ?? 0,
-        duration_ms: Math.round((meta?.duration ?? 0) * 10) / 10,
-      },
-    }),
-  );
+  const line = {
+    level: "info",
+    request_id: crypto.randomUUID(),
+    method: request.method,
+    route: "/__bench/floor",
+    path: "/__bench/floor",
+    status,
+    duration_ms: Math.round(durationMs * 10) / 10,
+    tenant_id: "b0000000-0000-4000-8000-000000000001",
+    user_id: "b0000000-0000-4000-8000-0000000000aa",
+    d1: {
+      queries: 1,
+      rows_read: meta?.rows_read ?? 0,
+      rows_written: meta?.rows_written ?? 0,
+      duration_ms: Math.round((meta?.duration ?? 0) * 10) / 10,
+    },
+  };
+  console.log(asObject ? line : JSON.stringify(line));
 }
 
 async function sessionQuery(env: Env, limits: boolean) {
@@ -155,10 +157,11 @@ export default {
         return json((await sessionQuery(env, false)).results[0]?.one);
       case "/__bench/d1-session-limits":
         return json((await sessionQuery(env, true)).results[0]?.one);
-      case "/__bench/floor": {
+      case "/__bench/floor":
+      case "/__bench/floor-object-log": {
         const result = await sessionQuery(env, true);
         const response = json(result.results[0]?.one);
-        logLine(started, request, response.status, result.meta);
+        logLine(started, request, response.status, result.meta, pathname.endsWith("object-log"));
         return response;
       }
     }

@@ -5,13 +5,20 @@
  * For each size N (default 10k, 100k, 1M):
  *  1. a fresh local D1 under .wrangler/bench/n<N> (the real migrations),
  *     seeded in bulk with N communications of one tenant (scripts/bench/seed.mjs);
- *  2. `wrangler dev` of bench/worker.ts on 127.0.0.1: the real app plus two
- *     baselines in the same workerd, /__bench/static and /__bench/d1;
+ *  2. `wrangler dev` of bench/worker.ts on 127.0.0.1: the real app plus the
+ *     baselines in the same workerd (bench/worker.ts): static JSON; one D1
+ *     query; the same in a D1 session; plus the two limit() calls; plus one
+ *     log line (the duty-matched floor); and each operation's own D1
+ *     statements replayed without the framework (/__bench/io/<name>);
  *  3. every operation of the mix is probed once for its D1 cost (the
- *     Server-Timing header: queries, rows read, rows written), then loaded
- *     with autocannon for --duration seconds (latency p50/p99, throughput).
- * The summary compares rows read per list shape across sizes and each
- * operation's throughput with the one-query baseline of the same run.
+ *     Server-Timing header: queries, rows read, rows written; the probe also
+ *     records its statements), then loaded with autocannon for --duration
+ *     seconds, right after its own D1 I/O and between two runs of the floor.
+ * Per operation it prints req/s against the floor (the mean of the runs
+ * around it) and the workerd CPU per request split into its own D1 I/O
+ * without the framework + the duties (session, limits, log line: the floor
+ * minus the one-query baseline) + ours (the rest). The summary compares rows
+ * read per list shape across sizes.
  *
  * Options: --sizes 10000,100000,1000000  --duration 4  --connections 16
  *          --port 8810  --keep (leave the seeded databases on disk)
@@ -320,6 +327,7 @@ async function benchSize(n, script) {
       baseline("baseline: one D1 query", "d1"),
       baseline("baseline: + D1 session", "d1-session"),
       baseline("baseline: + 2 limit()", "d1-session-limits"),
+      baseline("floor, log line as an object", "floor-object-log"),
     ];
     const floor = baseline(FLOOR, "floor");
     const ops = operations({ admin, customer, middleId: db.middleId, now }).filter(
@@ -407,6 +415,7 @@ async function benchSize(n, script) {
         session: cpuOf("baseline: + D1 session") - cpuOf("baseline: one D1 query"),
         limits: cpuOf("baseline: + 2 limit()") - cpuOf("baseline: + D1 session"),
         log: floorRow.cpuPerRequest - cpuOf("baseline: + 2 limit()"),
+        logAsObject: cpuOf("floor, log line as an object") - cpuOf("baseline: + 2 limit()"),
         total: dutiesCpu,
       },
       rows: [...baselineRows, floorRow, ...rows],
@@ -439,7 +448,7 @@ function printSize(result) {
   );
   const d = result.duties;
   console.log(
-    `duties (workerd CPU ms/req): D1 session ${fmt(d.session, 2)}, 2 limit() ${fmt(d.limits, 2)}, log line ${fmt(d.log, 2)}; total ${fmt(d.total, 2)}`,
+    `duties (workerd CPU ms/req): D1 session ${fmt(d.session, 2)}, 2 limit() ${fmt(d.limits, 2)}, log line ${fmt(d.log, 2)} (as an object instead of a JSON string: ${fmt(d.logAsObject, 2)}); total ${fmt(d.total, 2)}`,
   );
   console.log(
     `${pad("operation", 36, true)}${pad("queries", 8)}${pad("rows read", 10)}${pad("written", 8)}${pad("total", 10)}${pad("p50 ms", 8)}${pad("req/s", 7)}${pad("vs floor", 9)}${pad("cpu ms", 8)}${pad("= i/o", 7)}${pad("+ duties", 9)}${pad("+ ours", 8)}`,

@@ -9,7 +9,6 @@ const file = process.argv[2] ?? ".wrangler/bench/results.json";
 const { date, connections, duration, results, bundle } = JSON.parse(readFileSync(file, "utf8"));
 const fmt = (n, digits = 0) =>
   n === undefined || n === null || Number.isNaN(n) ? "–" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
-const pct = (r) => (r === undefined || r === null ? "–" : `${fmt(r * 100)}%`);
 
 console.log(`Run of ${date}: ${connections} connections, ${duration} s per operation.\n`);
 console.log("### D1 rows per request (page of 20, `total` included)\n");
@@ -25,13 +24,19 @@ for (const row of first.rows.filter((r) => r.kind !== "baseline")) {
 }
 for (const r of results) {
   console.log(`\n### N = ${fmt(r.n)} (seeded in ${r.seedSeconds.toFixed(1)} s)\n`);
+  const d = r.duties;
+  if (d) {
+    console.log(
+      `Duties, workerd CPU ms per request: D1 session ${fmt(d.session, 2)}, two limit() ${fmt(d.limits, 2)}, log line ${fmt(d.log, 2)} (as an object: ${fmt(d.logAsObject, 2)}); total ${fmt(d.total, 2)}.\n`,
+    );
+  }
   console.log(
-    "| operation | total | p50 ms | p99 ms | req/s | vs one D1 query | vs D1 query + 2 limit() | workerd CPU ms/req |",
+    "| operation | total | p50 ms | req/s | vs floor | workerd CPU ms/req | = own D1 I/O | + duties | + ours |",
   );
-  console.log("|---|--:|--:|--:|--:|--:|--:|--:|");
+  console.log("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
   for (const x of r.rows) {
     console.log(
-      `| ${x.name} | ${fmt(x.total)} | ${fmt(x.p50, 1)} | ${fmt(x.p99, 1)} | ${fmt(x.rps)} | ${pct(x.ratio)} | ${pct(x.ratioLimits)} | ${fmt(x.cpuPerRequest, 2)} |`,
+      `| ${x.name} | ${fmt(x.total)} | ${fmt(x.p50, 1)} | ${fmt(x.rps)} | ${x.ratio === undefined ? "–" : x.ratio.toFixed(2)} | ${fmt(x.cpuPerRequest, 2)} | ${fmt(x.ioCpu, 2)} | ${fmt(x.dutiesCpu, 2)} | ${fmt(x.oursCpu, 2)} |`,
     );
   }
 }
