@@ -41,5 +41,6 @@ for (const r of results) {
   }
 }
 console.log(
-  `\nBundle: ${bundle.files.join(", ")} ${fmt(bundle.raw / 1024, 1)} KiB, gzip ${fmt(bundle.gzip / 1024, 1)} KiB`,
+  `\nBundle: ${bundle.files.join(", ")} ${fmt(bundle.raw / 1024, 1)} KiB, gzip ${fmt(bundle.gzip / 1024, 1)} KiB` +
+    (bundle.startupMs === undefined ? "" : `; isolate start-up ${fmt(bundle.startupMs, 1)} ms of CPU`),
 );
