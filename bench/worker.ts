@@ -9,10 +9,11 @@
  *    (`withSession`, as every app request opens one; src/db/client.ts);
  *  - GET /__bench/d1-session-limits: plus the two rate-limit calls every
  *    authenticated request makes (src/middleware/auth.ts);
- *  - GET /__bench/floor: plus one JSON log line with the fields of the app's
- *    (src/middleware/context.ts): the duty-matched floor, what any Worker
- *    with this service's duties pays whatever its code;
- *  - GET /__bench/floor-object-log: the same, but the log line is handed to
+ *  - GET /__bench/floor: plus one log line with the fields of the app's,
+ *    written by the app's own logger (src/lib/logger.ts, as
+ *    src/middleware/context.ts does): the duty-matched floor, what any
+ *    Worker with this service's duties pays whatever its code;
+ *  - GET /__bench/floor-object-log: the same, but the line is handed to
  *    console.log as an object rather than a JSON string (the alternative
  *    way to write a structured line; the bench prices both);
  *  - GET /__bench/io/<name>: the D1 statements an app request made, replayed
@@ -22,7 +23,8 @@
  *    `x-bench-record: <name>` (the probe of scripts/bench.mjs).
  */
 import worker from "../src/index";
-import { uuidv7 } from "../src/lib/ids";
+import { log } from "../src/lib/logger";
+import { uuidv7 } from "../src/lib/uuid";
 
 const STATIC_BODY = JSON.stringify({ success: true, message: "ok" });
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -108,17 +110,15 @@ async function replay(db: D1Database, name: string): Promise<Response> {
   return new Response(JSON.stringify({ success: true, results }), { headers: JSON_HEADERS });
 }
 
-/** The duty-matched floor's log line: the fields of the app's, filled in. */
+/** The duty-matched floor's log line: the fields of the app's request line, filled in. */
 function logLine(started: number, request: Request, status: number, meta: D1Meta | undefined, asObject = false) {
-  const durationMs = performance.now() - started;
-  const line = {
-    level: "info",
+  const fields = {
     request_id: crypto.randomUUID(),
     method: request.method,
     route: "/__bench/floor",
     path: "/__bench/floor",
     status,
-    duration_ms: Math.round(durationMs * 10) / 10,
+    duration_ms: Math.round((performance.now() - started) * 10) / 10,
     tenant_id: "b0000000-0000-4000-8000-000000000001",
     user_id: "b0000000-0000-4000-8000-0000000000aa",
     d1: {
@@ -128,7 +128,8 @@ function logLine(started: number, request: Request, status: number, meta: D1Meta
       duration_ms: Math.round((meta?.duration ?? 0) * 10) / 10,
     },
   };
-  console.log(asObject ? line : JSON.stringify(line));
+  if (asObject) console.log({ level: "info", msg: "request", ...fields });
+  else log.info("request", fields);
 }
 
 async function sessionQuery(env: Env, limits: boolean) {
