@@ -138,18 +138,19 @@ interface ListValues {
   offset: number;
 }
 
+/** A filter counts when it is truthy, as it always has (an empty value is no filter). */
 function listValues(scope: Scope, f: ListFilters, p: PageRequest): ListValues {
   return {
     tenant_id: scope.tenantId,
     own_customer_id: scope.ownCustomerId,
-    customer_id: f.customer_id,
-    delivery_id: f.delivery_id,
-    type: f.type,
-    status: f.status,
-    direction: f.direction,
+    customer_id: f.customer_id || undefined,
+    delivery_id: f.delivery_id || undefined,
+    type: f.type || undefined,
+    status: f.status || undefined,
+    direction: f.direction || undefined,
     created_after: f.created_after ? uuidv7Floor(Date.parse(f.created_after)) : undefined,
     created_before: f.created_before ? uuidv7Floor(Date.parse(f.created_before)) : undefined,
-    after: p.after,
+    after: p.after || undefined,
     limit: p.limit + 1, // one extra row tells whether there is a next page
     offset: p.page ? (p.page - 1) * p.limit : 0,
   };
@@ -193,16 +194,14 @@ export class CommunicationStore {
   }
 
   private filterConditions(f: ListTerms): (SQL | undefined)[] {
-    const after = f.created_after;
-    const before = f.created_before;
     return [
       f.customer_id ? eq(communications.customer_id, f.customer_id) : undefined,
       f.delivery_id ? eq(communications.delivery_id, f.delivery_id) : undefined,
       f.type ? eq(communications.type, f.type) : undefined,
       f.status ? eq(communications.status, f.status) : undefined,
       f.direction ? eq(communications.direction, f.direction) : undefined,
-      after ? gte(communications.id, after) : undefined,
-      before ? lt(communications.id, before) : undefined,
+      f.created_after ? gte(communications.id, f.created_after) : undefined,
+      f.created_before ? lt(communications.id, f.created_before) : undefined,
     ];
   }
 
