@@ -7,12 +7,19 @@ export const TEST_JWT_SECRET = "test-secret-for-vitest-only-0123456789abcdef";
 export default defineConfig(async () => {
   // The real migrations, applied by test/setup.ts: tests never hand-write table SQL.
   const migrations = await readD1Migrations("./migrations");
+  const directoryMigrations = await readD1Migrations("./migrations-directory");
   return {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, JWT_SECRET: TEST_JWT_SECRET },
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            TEST_DIRECTORY_MIGRATIONS: directoryMigrations,
+            JWT_SECRET: TEST_JWT_SECRET,
+            // Small pages, so that the tests' tenant moves span several of them.
+            MOVE_BATCH_ROWS: "4",
+          },
         },
       }),
     ],

@@ -1,7 +1,8 @@
 /**
  * Bench-only Worker entry (never deployed): the baselines of `npm run bench`,
  * served by the same workerd, with the same bindings and the same local D1
- * as the real app, which handles every other path. Each baseline adds one
+ * as the real app, which handles every other path. The bench tenant lives
+ * on SHARD_0 (scripts/bench.mjs seeds it there), so the baselines query it. Each baseline adds one
  * duty to the previous one, so their differences price each duty:
  *  - GET /__bench/static: a static JSON body, no D1 (the runtime's floor);
  *  - GET /__bench/d1: one trivial D1 query on the plain binding;
@@ -25,6 +26,8 @@
 import worker from "../src/index";
 import { log } from "../src/lib/logger";
 import { uuidv7 } from "../src/lib/uuid";
+
+export { TenantMove } from "../src/index";
 
 const STATIC_BODY = JSON.stringify({ success: true, message: "ok" });
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -133,7 +136,7 @@ function logLine(started: number, request: Request, status: number, meta: D1Meta
 }
 
 async function sessionQuery(env: Env, limits: boolean) {
-  const session = env.DB.withSession("first-unconstrained");
+  const session = env.SHARD_0.withSession("first-unconstrained");
   const [result] = await Promise.all([
     session.prepare(ONE).all<{ one: number }>(),
     limits && env.TENANT_RATE_LIMITER.limit({ key: "tenant:bench" }),
@@ -153,7 +156,7 @@ export default {
       case "/__bench/static":
         return new Response(STATIC_BODY, { headers: JSON_HEADERS });
       case "/__bench/d1":
-        return json((await env.DB.prepare(ONE).first<{ one: number }>())?.one);
+        return json((await env.SHARD_0.prepare(ONE).first<{ one: number }>())?.one);
       case "/__bench/d1-session":
         return json((await sessionQuery(env, false)).results[0]?.one);
       case "/__bench/d1-session-limits":
@@ -166,12 +169,12 @@ export default {
         return response;
       }
     }
-    if (pathname.startsWith("/__bench/io/")) return replay(env.DB, decodeURIComponent(pathname.slice(12)));
+    if (pathname.startsWith("/__bench/io/")) return replay(env.SHARD_0, decodeURIComponent(pathname.slice(12)));
 
     const record = request.headers.get("x-bench-record");
     if (!record) return worker.fetch(request, env, ctx);
     const calls: Recorded[][] = [];
-    const response = await worker.fetch(request, { ...env, DB: recordingBinding(env.DB, calls) }, ctx);
+    const response = await worker.fetch(request, { ...env, SHARD_0: recordingBinding(env.SHARD_0, calls) }, ctx);
     const body = (await response.clone().json()) as { communication?: { id?: string } };
     recordings.set(record, {
       calls,

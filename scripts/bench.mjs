@@ -41,6 +41,7 @@ if (major < 22 || (major === 22 && minor < 5)) {
   process.exit(1);
 }
 const { BENCH_TENANT, customerId, deliveryId, MESSAGES_PER_DAY, seed } = await import("./bench/seed.mjs");
+const { DatabaseSync } = await import("node:sqlite");
 
 const { values: opts } = parseArgs({
   options: {
@@ -84,12 +85,31 @@ function wrangler(args, extra = {}) {
 function prepareDatabase(n, now) {
   const dir = resolve(ROOT, `.wrangler/bench/n${n}`);
   rmSync(dir, { recursive: true, force: true });
-  wrangler(["d1", "migrations", "apply", "DB", "--local", ...ENV, "--persist-to", dir]);
+  wrangler(["d1", "migrations", "apply", "SHARD_0", "--local", ...ENV, "--persist-to", dir]);
+  wrangler(["d1", "migrations", "apply", "DIRECTORY", "--local", ...ENV, "--persist-to", dir]);
   const d1Dir = resolve(dir, "v3/d1/miniflare-D1DatabaseObject");
-  const file = readdirSync(d1Dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
-  if (!file) throw new Error(`no D1 database file under ${d1Dir}`);
+  const files = readdirSync(d1Dir)
+    .filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")
+    .map((f) => resolve(d1Dir, f));
+  // The bench config has one shard and the directory: tell them apart by their tables.
+  const hasTable = (file, table) => {
+    const db = new DatabaseSync(file);
+    try {
+      return Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table));
+    } finally {
+      db.close();
+    }
+  };
+  const shardFile = files.find((f) => hasTable(f, "communications"));
+  const directoryFile = files.find((f) => hasTable(f, "tenants"));
+  if (!shardFile || !directoryFile) throw new Error(`no shard or directory database under ${d1Dir}`);
+  const directory = new DatabaseSync(directoryFile);
+  directory
+    .prepare("INSERT INTO tenants (tenant_id, shard, frozen, created_at) VALUES (?, 'SHARD_0', 0, ?)")
+    .run(BENCH_TENANT, new Date(now).toISOString());
+  directory.close();
   const started = performance.now();
-  const seeded = seed(resolve(d1Dir, file), n, now);
+  const seeded = seed(shardFile, n, now);
   return { dir, seedMs: performance.now() - started, ...seeded };
 }
 

@@ -2,7 +2,7 @@
 /**
  * `npm run dev`: the whole local setup in one command.
  *  1. a local signing key in .dev.vars (created on first run, never deployed);
- *  2. the migrations applied to the local D1 (.wrangler/state);
+ *  2. the migrations applied to every local D1 database (.wrangler/state);
  *  3. ready-to-use tokens for the demo tenant, printed with curl examples;
  *  4. `wrangler dev` on 127.0.0.1 (PORT, default 8787).
  */
@@ -13,11 +13,8 @@ const port = process.env.PORT ?? "8787";
 const wrangler = (args, opts = {}) => spawn("wrangler", args, { cwd: ROOT, stdio: "inherit", ...opts });
 
 localSecret();
-const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local"], {
-  cwd: ROOT,
-  stdio: "inherit",
-  env: { ...process.env, CI: "true" }, // never prompt
-});
+// Every local D1 database: the directory and each shard (scripts/migrate.mjs).
+const migrate = spawnSync("node", ["scripts/migrate.mjs", "--local"], { cwd: ROOT, stdio: "inherit" });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 const admin = await mintToken({ role: "admin" });

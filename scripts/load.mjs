@@ -72,7 +72,11 @@ const wrangler = (args, extra = {}) =>
 // ------------------------------------------------------------------ setup
 rmSync(PERSIST, { recursive: true, force: true });
 mkdirSync(PERSIST, { recursive: true });
-const migrate = wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", PERSIST]);
+// The directory and every shard (scripts/migrate.mjs).
+const migrate = spawnSync("node", ["scripts/migrate.mjs", "--local", "--persist-to", PERSIST], {
+  cwd: ROOT,
+  encoding: "utf8",
+});
 if (migrate.status !== 0) {
   console.error(migrate.stdout, migrate.stderr);
   process.exit(1);
@@ -291,10 +295,15 @@ try {
   stop();
   await new Promise((r) => setTimeout(r, 1500)); // let workerd release the database file
 
+  /** One row of numbers, summed over every shard (the tenants are spread over them). */
   const query = (sql) => {
-    const out = wrangler(["d1", "execute", "DB", "--local", "--persist-to", PERSIST, "--json", "--command", sql]);
-    if (out.status !== 0) throw new Error(`wrangler d1 execute failed: ${out.stderr}`);
-    return JSON.parse(out.stdout)[0].results[0];
+    const sum = {};
+    for (const shard of ["SHARD_0", "SHARD_1"]) {
+      const out = wrangler(["d1", "execute", shard, "--local", "--persist-to", PERSIST, "--json", "--command", sql]);
+      if (out.status !== 0) throw new Error(`wrangler d1 execute failed: ${out.stderr}`);
+      for (const [k, v] of Object.entries(JSON.parse(out.stdout)[0].results[0])) sum[k] = (sum[k] ?? 0) + v;
+    }
+    return sum;
   };
   const db = query(
     "SELECT (SELECT count(*) FROM communications) AS rows, (SELECT count(DISTINCT id) FROM communications) AS ids, (SELECT count(*) FROM idempotency_keys) AS keys, (SELECT coalesce(sum(n), 0) FROM communication_totals) AS totals",

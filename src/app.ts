@@ -13,6 +13,8 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
+import { adminRouter } from "./admin";
+import { archiveRouter } from "./archive";
 import { communicationsRouter } from "./communications";
 import { config } from "./config";
 import { docsRouter } from "./docs";
@@ -57,7 +59,11 @@ export function createApp() {
   );
 
   // Chained so that the returned app's type carries every route (for `hc<App>`).
-  const routed = app.route("/", communicationsRouter).route("/", docsRouter);
+  const routed = app
+    .route("/", communicationsRouter)
+    .route("/", archiveRouter)
+    .route("/", adminRouter)
+    .route("/", docsRouter);
   rejectOtherMethods(app);
 
   registerDocumentComponents(app.openAPIRegistry);

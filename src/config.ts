@@ -7,6 +7,18 @@
  */
 import { z } from "@hono/zod-openapi";
 
+/** Rows per page of a tenant move (copy, checksum, delete) when MOVE_BATCH_ROWS is not set. */
+export const DEFAULT_MOVE_BATCH_ROWS = 500;
+
+/**
+ * A whole number >= 1, else undefined. An unusable RETENTION_DAYS ("30d",
+ * "0") therefore means "keep forever": a typo must never delete data.
+ */
+const wholeNumber = (v: string | undefined) => {
+  const n = Number(v);
+  return v !== undefined && Number.isInteger(n) && n >= 1 ? n : undefined;
+};
+
 /** A var that may be absent or blank: blank means "not set". */
 const optionalText = z
   .string()
@@ -24,6 +36,10 @@ const ConfigSchema = z.object({
   JWT_ISSUER: optionalText,
   JWT_AUDIENCE: optionalText,
   /** Comma-separated origins allowed by CORS, or "*"; empty allows none. */
+  /** Days a communication stays in D1 before the retention job archives it; not set keeps forever. */
+  RETENTION_DAYS: optionalText.transform((v) => wholeNumber(v)),
+  /** Rows per page of a tenant move; not set: DEFAULT_MOVE_BATCH_ROWS. */
+  MOVE_BATCH_ROWS: optionalText.transform((v) => wholeNumber(v) ?? DEFAULT_MOVE_BATCH_ROWS),
   CORS_ORIGINS: optionalText.transform(
     (v) =>
       new Set(
@@ -43,6 +59,10 @@ export interface Config {
     audience?: string;
   };
   corsOrigins: ReadonlySet<string>;
+  /** Archive communications older than this many days (src/archive/retention.ts); undefined keeps them. */
+  retentionDays?: number;
+  /** Rows per page of a tenant move (src/shards/move.ts). */
+  moveBatchRows: number;
 }
 
 const parse = (env: Env): Config => {
@@ -50,6 +70,8 @@ const parse = (env: Env): Config => {
   return {
     auth: { jwksUrl: v.JWKS_URL, secret: v.JWT_SECRET, issuer: v.JWT_ISSUER, audience: v.JWT_AUDIENCE },
     corsOrigins: v.CORS_ORIGINS,
+    retentionDays: v.RETENTION_DAYS,
+    moveBatchRows: v.MOVE_BATCH_ROWS,
   };
 };
 

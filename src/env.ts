@@ -12,8 +12,12 @@ export interface Variables {
   lang: Language;
   /** Counters of the request's D1 work, for the log line and Server-Timing. */
   dbStats: DbStats;
-  /** The request's D1 session, behind Drizzle. */
-  db: Database;
+  /** The caller's x-d1-bookmark, when well formed (`<shard>:<bookmark>` or a bare one). */
+  bookmark: string | undefined;
+  /** The tenant's shard and the request's D1 session on it; set by tenantDb() (src/shards/tenant-db.ts). */
+  shard: { tenantId: string; name: string; frozen: boolean; db: Database } | undefined;
+  /** Whether the directory entry came from the isolate's cache. */
+  directoryCached: boolean | undefined;
   /** The authenticated caller: absent until the auth middleware ran (see AuthedEnv). */
   principal?: Principal;
 }

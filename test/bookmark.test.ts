@@ -1,7 +1,8 @@
 /**
- * D1 read replication through the Sessions API: every request runs in
- * `env.DB.withSession(<x-d1-bookmark> ?? "first-unconstrained")` and every
- * response carries the session's latest bookmark in `x-d1-bookmark`.
+ * D1 read replication through the Sessions API, per shard: every request
+ * runs in `<tenant's shard>.withSession(<bookmark> ?? "first-unconstrained")`
+ * and every response carries the session's latest bookmark, prefixed with
+ * the shard's name, in `x-d1-bookmark` (`SHARD_1:0000000a-...`).
  *
  * Locally (miniflare) there is one database instance and no replicas; the D1
  * object ignores the bookmark it is given and returns its own commit token,
@@ -14,10 +15,11 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { BASE, call, callers, communicationBody, newTenant } from "./helpers";
+import { shardBinding, shardNames } from "../src/shards/config";
+import { BASE, call, callers, communicationBody, newTenant, placeTenant, shardOf } from "./helpers";
 
-/** The bookmark format D1 documents (time travel) and miniflare produces. */
-const BOOKMARK_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+/** The bookmark format D1 documents (time travel) and miniflare produces, after the shard's name. */
+const BOOKMARK_SHAPE = /^SHARD_\d+:[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
 /** A production bookmark as printed by `wrangler d1 time-travel info`. */
 const PRODUCTION_BOOKMARK = "00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683";
 
@@ -67,7 +69,7 @@ describe("x-d1-bookmark round trip", () => {
   it("a bookmark in the production format passes the middleware", async () => {
     const res = await call("", { token: await who.viewer(), headers: { "x-d1-bookmark": PRODUCTION_BOOKMARK } });
     expect(res.status, res.text).toBe(200);
-    expect(PRODUCTION_BOOKMARK).toMatch(BOOKMARK_SHAPE);
+    expect(`SHARD_0:${PRODUCTION_BOOKMARK}`).toMatch(BOOKMARK_SHAPE);
   });
 
   it("an empty header means no bookmark", async () => {
@@ -111,29 +113,40 @@ describe("x-d1-bookmark round trip", () => {
 });
 
 describe("what reaches withSession()", () => {
-  /** env.DB, recording the argument of each withSession() call. */
-  function recordingEnv(calls: (string | undefined)[]): Env {
-    const DB = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "withSession") {
-          return (constraint?: string) => {
-            calls.push(constraint);
-            return target.withSession(constraint);
-          };
-        }
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+  /** env with every shard recording the argument of each withSession() call (the directory is not recorded). */
+  function recordingEnv(calls: { shard: string; constraint: string | undefined }[]): Env {
+    const shards = shardNames(env).map((name) => {
+      const real = shardBinding(env, name);
+      const recording = new Proxy(real, {
+        get(target, prop) {
+          if (prop === "withSession") {
+            return (constraint?: string) => {
+              calls.push({ shard: name, constraint });
+              return target.withSession(constraint);
+            };
+          }
+          const value = Reflect.get(target, prop);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      return [name, recording];
     });
-    return { ...env, DB };
+    return { ...env, ...Object.fromEntries(shards) };
+  }
+
+  /** A placed tenant and its shard. */
+  async function placed() {
+    const tenant = newTenant();
+    await placeTenant(tenant);
+    return { who: callers(tenant), shard: (await shardOf(tenant)) as string };
   }
 
   async function fetchWith(
+    who: ReturnType<typeof callers>,
     headers: Record<string, string>,
     init: { method?: string; path?: string; body?: unknown } = {},
   ) {
-    const calls: (string | undefined)[] = [];
-    const who = callers(newTenant());
+    const calls: { shard: string; constraint: string | undefined }[] = [];
     const token = init.method ? await who.admin() : await who.viewer();
     const ctx = createExecutionContext();
     const res = await worker.fetch(
@@ -149,38 +162,56 @@ describe("what reaches withSession()", () => {
     return { res, calls };
   }
 
-  it("without a bookmark the session starts unconstrained (any replica)", async () => {
-    const { res, calls } = await fetchWith({});
+  it("without a bookmark the session starts unconstrained (any replica), on the tenant's shard only", async () => {
+    const { who, shard } = await placed();
+    const { res, calls } = await fetchWith(who, {});
     expect(res.status).toBe(200);
-    expect(calls).toEqual(["first-unconstrained"]);
+    expect(calls).toEqual([{ shard, constraint: "first-unconstrained" }]);
+    expect(res.headers.get("x-d1-bookmark")?.startsWith(`${shard}:`)).toBe(true);
   });
 
-  it("with a bookmark the session starts from it", async () => {
-    const { res, calls } = await fetchWith({ "x-d1-bookmark": ` ${PRODUCTION_BOOKMARK} ` });
+  it("with a bookmark of the tenant's shard the session starts from it", async () => {
+    const { who, shard } = await placed();
+    const { res, calls } = await fetchWith(who, { "x-d1-bookmark": ` ${shard}:${PRODUCTION_BOOKMARK} ` });
     expect(res.status).toBe(200);
-    expect(calls).toEqual([PRODUCTION_BOOKMARK]);
+    expect(calls).toEqual([{ shard, constraint: PRODUCTION_BOOKMARK }]);
+  });
+
+  it("a bookmark of another shard (the tenant moved since) or without a shard starts at the primary", async () => {
+    const { who, shard } = await placed();
+    const other = shardNames(env).find((n) => n !== shard) as string;
+    for (const bookmark of [`${other}:${PRODUCTION_BOOKMARK}`, PRODUCTION_BOOKMARK]) {
+      const { res, calls } = await fetchWith(who, { "x-d1-bookmark": bookmark });
+      expect(res.status).toBe(200);
+      expect(calls).toEqual([{ shard, constraint: "first-primary" }]);
+    }
   });
 
   it("a write without a bookmark starts at the primary (a PATCH right after the create must find the row)", async () => {
-    const create = await fetchWith({}, { method: "POST", body: communicationBody() });
+    const { who, shard } = await placed();
+    const create = await fetchWith(who, {}, { method: "POST", body: communicationBody() });
     expect(create.res.status).toBe(201);
-    expect(create.calls).toEqual(["first-primary"]);
+    expect(create.calls).toEqual([{ shard, constraint: "first-primary" }]);
     const id = ((await create.res.json()) as { communication: { id: string } }).communication.id;
+    const stranger = await placed();
     const patch = await fetchWith(
+      stranger.who,
       {},
       { method: "PATCH", path: `/${id}`, body: { status: "delivered", occurred_at: new Date().toISOString() } },
     );
     // Another tenant's token: 404, but the session choice is what matters here.
     expect(patch.res.status).toBe(404);
-    expect(patch.calls).toEqual(["first-primary"]);
+    expect(patch.calls).toEqual([{ shard: stranger.shard, constraint: "first-primary" }]);
   });
 
-  it("a write with a bookmark starts from the bookmark", async () => {
+  it("a write with a bookmark of the tenant's shard starts from the bookmark", async () => {
+    const { who, shard } = await placed();
     const { res, calls } = await fetchWith(
-      { "x-d1-bookmark": PRODUCTION_BOOKMARK },
+      who,
+      { "x-d1-bookmark": `${shard}:${PRODUCTION_BOOKMARK}` },
       { method: "POST", body: communicationBody() },
     );
     expect(res.status).toBe(201);
-    expect(calls).toEqual([PRODUCTION_BOOKMARK]);
+    expect(calls).toEqual([{ shard, constraint: PRODUCTION_BOOKMARK }]);
   });
 });

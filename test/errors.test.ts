@@ -313,7 +313,7 @@ async function callWithDb(db: D1Database, init: { path?: string; method?: string
     rawBody: init.body,
     headers: init.body === undefined ? {} : { "content-type": "application/json" },
     token: await who.admin(),
-    env: { DB: db },
+    env: { SHARD_0: db, SHARD_1: db },
   });
 }
 

@@ -4,11 +4,15 @@
  * 503 with Retry-After; a failed write leaves nothing behind; anything
  * unknown is a bare 500.
  *
- * The Worker's own default export is called with `{ ...env, DB: flaky }`.
+ * The Worker's own default export is called with every shard wrapped
+ * (`{ SHARD_0: flaky, SHARD_1: flaky }`, one fault plan and one call log for
+ * both: a request only ever reaches its tenant's shard).
  * @see https://developers.cloudflare.com/d1/best-practices/retry-queries/
  */
+
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { shardBinding, shardNames } from "../src/shards/config";
 import { call, callers, communicationBody, countRows, countSql, newTenant, seed } from "./helpers";
 
 type Kind = "all" | "run" | "raw" | "first" | "batch";
@@ -61,6 +65,11 @@ class FlakyD1 {
     );
   }
 
+  /** The same fault plan and call log over another database. */
+  over(real: D1Database) {
+    return new FlakyD1(real, this.fault, this.calls);
+  }
+
   withSession(bookmark?: string) {
     const real = this.real as D1Database;
     return new FlakyD1(real.withSession(bookmark), this.fault, this.calls);
@@ -94,7 +103,11 @@ class FlakyStatement {
   }
 }
 
-const flaky = (fault: Fault) => new FlakyD1(env.DB, fault);
+const flaky = (fault: Fault) => new FlakyD1(env.SHARD_0, fault);
+
+/** Every shard behind `db`'s faults. */
+const flakyShards = (db: FlakyD1): Partial<Env> =>
+  Object.fromEntries(shardNames(env).map((name) => [name, db.over(shardBinding(env, name))]));
 
 const send = (db: FlakyD1, path: string, init: { method?: string; token: string; body?: unknown; key?: string }) =>
   call(path, {
@@ -102,7 +115,7 @@ const send = (db: FlakyD1, path: string, init: { method?: string; token: string;
     token: init.token,
     body: init.body,
     headers: init.key ? { "idempotency-key": init.key } : {},
-    env: { DB: db as unknown as D1Database },
+    env: flakyShards(db),
   });
 
 const rows = (tenant: string) => countRows(tenant);

@@ -7,6 +7,7 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import worker from "../src/index";
+import { shardBinding, shardNames } from "../src/shards/config";
 import { assertConforms } from "./openapi-contract";
 
 export const BASE = "http://api.test/delivery/customer-communications";
@@ -100,12 +101,20 @@ async function fetchWithEnv(request: Request, overrides: Partial<Env>) {
 
 export const newTenant = () => crypto.randomUUID();
 
-/** `SELECT count(*)` straight from D1 (not through the API): what is really stored. */
+/**
+ * `SELECT count(*)` straight from D1 (not through the API): what is really
+ * stored, summed over every shard (a tenant's rows are all in one of them).
+ */
 export async function countSql(sql: string, ...params: unknown[]): Promise<number> {
-  const row = await env.DB.prepare(sql)
-    .bind(...params)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
+  let n = 0;
+  for (const shard of shardNames(env)) {
+    const row = await shardBinding(env, shard)
+      .prepare(sql)
+      .bind(...params)
+      .first<{ n: number }>();
+    n += row?.n ?? 0;
+  }
+  return n;
 }
 
 /** Rows of one tenant in a table, straight from D1. */
@@ -169,4 +178,27 @@ export async function runScheduled(bindings: Env = env) {
   const ctx = createExecutionContext();
   await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "17 * * * *" }), bindings, ctx);
   await waitOnExecutionContext(ctx);
+}
+
+/** The shard holding `tenantId` per the directory (undefined before the tenant's first request). */
+export async function shardOf(tenantId: string): Promise<string | undefined> {
+  const row = await env.DIRECTORY.prepare("SELECT shard FROM tenants WHERE tenant_id = ?")
+    .bind(tenantId)
+    .first<{ shard: string }>();
+  return row?.shard;
+}
+
+/**
+ * The D1 binding of the shard holding `tenantId`. A tenant that never made a
+ * request has no rows anywhere: SHARD_0 answers for it as well as any.
+ */
+export async function tenantShard(tenantId: string): Promise<D1Database> {
+  return shardBinding(env, (await shardOf(tenantId)) ?? "SHARD_0");
+}
+
+/** Makes the tenant's first request (which places it on a shard) and returns that shard's binding. */
+export async function placeTenant(tenantId: string): Promise<D1Database> {
+  const res = await call("?limit=1", { token: await callers(tenantId).viewer() });
+  if (res.status !== 200) throw new Error(`placing ${tenantId}: ${res.status} ${res.text}`);
+  return tenantShard(tenantId);
 }

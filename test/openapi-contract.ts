@@ -192,7 +192,22 @@ export function responseProblems(res: CheckedResponse): string[] {
     return problems;
   }
   if (res.method.toUpperCase() !== "HEAD" && media.schema) {
-    validateBody(`${operation.method} ${operation.template} ${code} ${type}`, media.schema, res, problems);
+    const key = `${operation.method} ${operation.template} ${code} ${type}`;
+    if (type === "application/x-ndjson") {
+      // NDJSON: the schema describes one line; every line must conform.
+      for (const line of res.text.split("\n").filter(Boolean)) {
+        let json: unknown;
+        try {
+          json = JSON.parse(line);
+        } catch {
+          problems.push(`a line is not JSON: ${line.slice(0, 200)}`);
+          continue;
+        }
+        validateBody(key, media.schema, { ...res, json }, problems);
+      }
+    } else {
+      validateBody(key, media.schema, res, problems);
+    }
   }
   return problems;
 }

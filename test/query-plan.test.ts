@@ -54,7 +54,7 @@ interface PlanRow {
 
 async function explain(query: { toSQL(): { sql: string; params: unknown[] } }): Promise<string[]> {
   const { sql, params } = query.toSQL();
-  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+  const { results } = await env.SHARD_0.prepare(`EXPLAIN QUERY PLAN ${sql}`)
     .bind(...params)
     .all<PlanRow>();
   return results.map((r) => r.detail);
@@ -63,9 +63,11 @@ async function explain(query: { toSQL(): { sql: string; params: unknown[] } }): 
 const firstColumn = new Map<string, string | undefined>();
 async function indexFirstColumn(index: string): Promise<string | undefined> {
   if (!firstColumn.has(index)) {
-    const { results } = await env.DB.prepare("SELECT name FROM pragma_index_info(?) ORDER BY seqno").bind(index).all<{
-      name: string;
-    }>();
+    const { results } = await env.SHARD_0.prepare("SELECT name FROM pragma_index_info(?) ORDER BY seqno")
+      .bind(index)
+      .all<{
+        name: string;
+      }>();
     firstColumn.set(index, results[0]?.name);
   }
   return firstColumn.get(index);
@@ -91,7 +93,7 @@ async function expectTenantFirst(plan: string[], shape: string) {
 }
 
 const store = (scope: { tenantId: string; ownCustomerId?: string }) =>
-  new CommunicationStore(createDb(env.DB, undefined, newDbStats()), scope);
+  new CommunicationStore(createDb(env.SHARD_0, undefined, newDbStats()), scope);
 
 describe("EXPLAIN QUERY PLAN of every list shape", () => {
   // One test per scope; each loops over paginations x 128 filter subsets and

@@ -100,6 +100,7 @@ describe("scheduled purge of idempotency keys", () => {
       }),
       batch: () => Promise.reject(new Error("D1_ERROR: D1 DB is overloaded. Too many requests queued.")),
     };
-    await expect(runScheduled({ ...env, DB: failing as unknown as D1Database })).rejects.toThrow();
+    const down = failing as unknown as D1Database;
+    await expect(runScheduled({ ...env, SHARD_0: down, SHARD_1: down })).rejects.toThrow();
   });
 });

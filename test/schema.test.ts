@@ -11,7 +11,9 @@ import {
   communications,
   communicationTotals,
   idempotencyKeys,
+  tenantFences,
 } from "../src/db/schema";
+import { moves, shardLoad, tenants } from "../src/shards/schema";
 
 interface ColumnInfo {
   cid: number;
@@ -22,28 +24,35 @@ interface ColumnInfo {
   pk: number;
 }
 
-const TABLES: SQLiteTable[] = [communications, communicationTotals, communicationEvents, idempotencyKeys];
+const TABLES: SQLiteTable[] = [communications, communicationTotals, communicationEvents, idempotencyKeys, tenantFences];
+/** The directory database (migrations-directory/, src/shards/schema.ts). */
+const DIRECTORY_TABLES: SQLiteTable[] = [tenants, shardLoad, moves];
 
-async function tableInfo(name: string): Promise<ColumnInfo[]> {
-  const { results } = await env.DB.prepare("SELECT * FROM pragma_table_info(?) ORDER BY cid")
-    .bind(name)
-    .all<ColumnInfo>();
+async function tableInfo(name: string, db: D1Database = env.SHARD_0): Promise<ColumnInfo[]> {
+  const { results } = await db.prepare("SELECT * FROM pragma_table_info(?) ORDER BY cid").bind(name).all<ColumnInfo>();
   return results;
 }
 
-describe("Drizzle schema vs the migrated database", () => {
+const SCHEMAS = [
+  { database: "shard", db: () => env.SHARD_0, tables: TABLES },
+  { database: "directory", db: () => env.DIRECTORY, tables: DIRECTORY_TABLES },
+];
+
+describe.each(SCHEMAS)("Drizzle schema vs the migrated $database database", ({ db, tables }) => {
   it("every migrated table has a Drizzle table and vice versa", async () => {
-    const { results } = await env.DB.prepare(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name <> 'd1_migrations' ORDER BY name",
-    ).all<{ name: string }>();
-    expect(results.map((r) => r.name)).toEqual(TABLES.map((t) => getTableConfig(t).name).sort());
+    const { results } = await db()
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name <> 'd1_migrations' ORDER BY name",
+      )
+      .all<{ name: string }>();
+    expect(results.map((r) => r.name)).toEqual(tables.map((t) => getTableConfig(t).name).sort());
   });
 
-  it.each(TABLES.map((table) => ({ name: getTableConfig(table).name, table })))(
+  it.each(tables.map((table) => ({ name: getTableConfig(table).name, table })))(
     "$name: same columns, in order, with the same types, nullability and primary key",
     async ({ name, table }) => {
       const config = getTableConfig(table);
-      const actual = await tableInfo(name);
+      const actual = await tableInfo(name, db());
       expect(actual.length, `${name} exists`).toBeGreaterThan(0);
 
       const pkColumns = config.primaryKeys.flatMap((pk) => pk.columns.map((c) => c.name));
@@ -58,9 +67,11 @@ describe("Drizzle schema vs the migrated database", () => {
       );
     },
   );
+});
 
+describe("the shard's communications table and indexes", () => {
   it("communications is WITHOUT ROWID (the primary key is the storage order)", async () => {
-    const row = await env.DB.prepare(
+    const row = await env.SHARD_0.prepare(
       "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'communications'",
     ).first<{ sql: string }>();
     expect(row?.sql).toMatch(/WITHOUT ROWID\s*$/i);
@@ -69,11 +80,11 @@ describe("Drizzle schema vs the migrated database", () => {
   it.each(Object.entries(COMMUNICATION_INDEXES))(
     "index for %s (%s) exists on communications as (tenant_id, column)",
     async (column, index) => {
-      const owner = await env.DB.prepare("SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?")
+      const owner = await env.SHARD_0.prepare("SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?")
         .bind(index)
         .first<{ tbl_name: string }>();
       expect(owner?.tbl_name).toBe("communications");
-      const { results } = await env.DB.prepare("SELECT name FROM pragma_index_info(?) ORDER BY seqno")
+      const { results } = await env.SHARD_0.prepare("SELECT name FROM pragma_index_info(?) ORDER BY seqno")
         .bind(index)
         .all<{ name: string }>();
       expect(results.map((r) => r.name)).toEqual(["tenant_id", column]);
@@ -81,7 +92,7 @@ describe("Drizzle schema vs the migrated database", () => {
   );
 
   it("every secondary index of communications is one COMMUNICATION_INDEXES names", async () => {
-    const { results } = await env.DB.prepare(
+    const { results } = await env.SHARD_0.prepare(
       "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'communications' AND sql IS NOT NULL ORDER BY name",
     ).all<{ name: string }>();
     expect(results.map((r) => r.name)).toEqual(Object.values(COMMUNICATION_INDEXES).sort());

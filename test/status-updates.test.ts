@@ -6,12 +6,11 @@
  * exactly one event row. Route tests go through the Worker's fetch; the race
  * tests drive CommunicationStore against the real local D1.
  */
-import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CommunicationStore } from "../src/communications/store";
 import { createDb, newDbStats } from "../src/db/client";
 import type { Status } from "../src/db/schema";
-import { call, callers, communicationBody, newTenant, seed } from "./helpers";
+import { call, callers, communicationBody, newTenant, placeTenant, seed } from "./helpers";
 
 /** Provider event times: an hour ago plus `minutes`, so never in the future. */
 const BASE = Date.now() - 60 * 60_000;
@@ -222,6 +221,10 @@ describe("PATCH /:id with late, repeated and out-of-order events", () => {
 describe("the guarded write (UPDATE ... RETURNING, then INSERT event WHERE changes() = 1, in one batch)", () => {
   const tenantId = newTenant();
   const who = callers(tenantId);
+  let shard: D1Database;
+  beforeAll(async () => {
+    shard = await placeTenant(tenantId);
+  });
 
   /**
    * A store whose first batch is held back until `competitor` has run: the
@@ -229,7 +232,7 @@ describe("the guarded write (UPDATE ... RETURNING, then INSERT event WHERE chang
    * changed underneath it. Deterministic, on the real local D1.
    */
   function racingStore(competitor: () => Promise<unknown>) {
-    const db = createDb(env.DB, undefined, newDbStats());
+    const db = createDb(shard, undefined, newDbStats());
     const batch = db.batch.bind(db);
     let raced = false;
     const held: typeof db.batch = async (queries) => {
@@ -242,7 +245,7 @@ describe("the guarded write (UPDATE ... RETURNING, then INSERT event WHERE chang
     db.batch = held;
     return new CommunicationStore(db, { tenantId });
   }
-  const plainStore = () => new CommunicationStore(createDb(env.DB, undefined, newDbStats()), { tenantId });
+  const plainStore = () => new CommunicationStore(createDb(shard, undefined, newDbStats()), { tenantId });
 
   it("a stale UPDATE matches no row, and its event row is not inserted", async () => {
     const admin = await who.admin();

@@ -6,10 +6,9 @@
  * number of rows the list walk actually returns, and the state we expect.
  */
 
-import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DIRECTIONS, STATUSES, COMMUNICATION_TYPES as TYPES } from "../src/db/schema";
-import { call, callers, communicationBody, newTenant, qs, seed } from "./helpers";
+import { call, callers, communicationBody, newTenant, placeTenant, qs, seed } from "./helpers";
 
 type Row = Record<string, any>;
 
@@ -193,7 +192,8 @@ describe("the unfiltered total's cost does not grow with the tenant", () => {
  * tenant. Run: npx vitest run test/totals.test.ts -t "cost per operation"
  */
 describe("cost per operation", () => {
-  const who = callers(newTenant());
+  const tenant = newTenant();
+  const who = callers(tenant);
   const d1 = (res: { headers: Headers }) => {
     const m = /desc="(\d+) queries, (\d+) rows read, (\d+) rows written"/.exec(res.headers.get("server-timing") ?? "");
     const [queries, read, written] = (m ?? []).slice(1).map(Number);
@@ -211,7 +211,8 @@ describe("cost per operation", () => {
         direction: DIRECTIONS[i % 3 === 0 ? 1 : 0],
       }),
     );
-    const dbSize = async () => (await env.DB.prepare("SELECT 1").run()).meta.size_after as number;
+    const shard = await placeTenant(tenant);
+    const dbSize = async () => (await shard.prepare("SELECT 1").run()).meta.size_after as number;
     const sizeBefore = await dbSize();
     const rows = await seed(admin, bodies);
     const bytesPerRow = (await dbSize()) - sizeBefore;

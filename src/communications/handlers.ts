@@ -7,26 +7,32 @@ import type { Context } from "hono";
 import type { AuthedEnv } from "../env";
 import { type MessageKey, translate } from "../i18n/messages";
 import { ApiError, badRequest, notFound } from "../lib/errors";
+import { type Access, tenantDb } from "../shards/tenant-db";
 import { manageScope, readScope } from "./access";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { idempotencyKey } from "./idempotency";
 import type { createCommunicationRoute, eventsRoute, getRoute, listRoute, updateStatusRoute } from "./routes";
-import { CommunicationStore, toCommunication } from "./store";
+import { CommunicationStore, type Scope, toCommunication } from "./store";
 
 const message = (c: Context<AuthedEnv>, key: MessageKey) => translate(c.var.lang, key);
+
+/** The store for this caller's scope, on the tenant's shard. */
+const storeFor = async (c: Context<AuthedEnv>, scope: Scope, access: Access) =>
+  new CommunicationStore(await tenantDb(c, scope.tenantId, access), scope);
 
 /** Provider clocks drift; an event more than this far in the future is refused. */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 export const list: RouteHandler<typeof listRoute, AuthedEnv> = async (c) => {
   const q = c.req.valid("query");
-  const store = new CommunicationStore(c.var.db, readScope(c.var.principal, q));
+  const scope = readScope(c.var.principal, q);
   if (q.cursor !== undefined && q.page !== undefined) {
     throw badRequest([{ field: "cursor", message: "field_cursor_with_page" }]);
   }
   const limit = q.limit ?? 10;
   const order = q.sort_order ?? "desc";
   const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, order);
+  const store = await storeFor(c, scope, "read");
   const page = after ? undefined : (q.page ?? 1);
   const { rows, total, lastId } = await store.list(q, { limit, order, page, after });
   return c.json(
@@ -46,7 +52,7 @@ export const list: RouteHandler<typeof listRoute, AuthedEnv> = async (c) => {
 
 export const create: RouteHandler<typeof createCommunicationRoute, AuthedEnv> = async (c) => {
   const principal = c.var.principal;
-  const store = new CommunicationStore(c.var.db, manageScope(principal, c.req.valid("query")));
+  const store = await storeFor(c, manageScope(principal, c.req.valid("query")), "write");
   const body = c.req.valid("json");
   const key = c.req.valid("header")["idempotency-key"];
   const result = await store.create(body, principal.userId, key ? await idempotencyKey(key, body) : undefined);
@@ -58,7 +64,7 @@ export const create: RouteHandler<typeof createCommunicationRoute, AuthedEnv> = 
 
 export const get: RouteHandler<typeof getRoute, AuthedEnv> = async (c) => {
   const { id } = c.req.valid("param");
-  const store = new CommunicationStore(c.var.db, readScope(c.var.principal, c.req.valid("query")));
+  const store = await storeFor(c, readScope(c.var.principal, c.req.valid("query")), "read");
   const row = await store.get(id);
   if (!row) throw notFound();
   return c.json({ success: true as const, message: message(c, "get_ok"), communication: toCommunication(row) }, 200);
@@ -70,7 +76,7 @@ export const updateStatus: RouteHandler<typeof updateStatusRoute, AuthedEnv> = a
   if (Date.parse(body.occurred_at) > Date.now() + MAX_CLOCK_SKEW_MS) {
     throw badRequest([{ field: "occurred_at", message: "field_in_future" }]);
   }
-  const store = new CommunicationStore(c.var.db, manageScope(c.var.principal, c.req.valid("query")));
+  const store = await storeFor(c, manageScope(c.var.principal, c.req.valid("query")), "write");
   const result = await store.updateStatus(id, body);
   if (!result) throw notFound();
   return c.json(
@@ -85,7 +91,7 @@ export const updateStatus: RouteHandler<typeof updateStatusRoute, AuthedEnv> = a
 
 export const events: RouteHandler<typeof eventsRoute, AuthedEnv> = async (c) => {
   const { id } = c.req.valid("param");
-  const store = new CommunicationStore(c.var.db, readScope(c.var.principal, c.req.valid("query")));
+  const store = await storeFor(c, readScope(c.var.principal, c.req.valid("query")), "read");
   const found = await store.events(id);
   if (!found) throw notFound();
   return c.json({ success: true as const, message: message(c, "events_ok"), events: found }, 200);

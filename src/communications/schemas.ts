@@ -45,7 +45,7 @@ const optionalQuery = <T extends z.ZodType>(schema: T) =>
   optionalParam(schema).openapi({ param: { allowEmptyValue: true } });
 
 /** A UUID, kept in lower case (src/lib/uuid.ts says why). */
-const uuid = () => z.uuid().overwrite(lowerCaseUuid);
+export const uuid = () => z.uuid().overwrite(lowerCaseUuid);
 const isoDateTime = () => z.iso.datetime({ offset: true });
 /**
  * A whole number written in decimal digits. `z.coerce.number()` would also
@@ -80,6 +80,8 @@ const languageParam = optionalQuery(z.preprocess((v) => (Array.isArray(v) ? v[0]
 
 /** Query of every route: tenant and language. */
 export const CommonQuery = z.object({ tenant_id: tenantIdParam, language: languageParam });
+/** Operations that are not about one tenant's data (the admin routes): the language only. */
+export const LanguageQuery = z.object({ language: languageParam });
 
 export const MAX_PAGE = 1000;
 
@@ -257,7 +259,7 @@ export const IdempotencyHeaders = z.object({
   }),
 });
 
-const timestamp = z.string().openapi({ format: "date-time", example: "2026-11-28T14:02:55.120Z" });
+export const timestamp = z.string().openapi({ format: "date-time", example: "2026-11-28T14:02:55.120Z" });
 
 export const Communication = z
   .object({
@@ -299,7 +301,7 @@ export const CommunicationEvent = z
   })
   .openapi("CommunicationEvent");
 
-const successEnvelope = <T extends z.ZodRawShape>(name: string, shape: T) =>
+export const successEnvelope = <T extends z.ZodRawShape>(name: string, shape: T) =>
   z
     .object({ success: z.literal(true), message: z.string().openapi({ description: "Localised." }), ...shape })
     .openapi(name);

@@ -13,7 +13,7 @@
  * @see https://developers.cloudflare.com/d1/best-practices/retry-queries/
  */
 import { drizzle } from "drizzle-orm/d1";
-import { unavailable } from "../lib/errors";
+import { tenantFrozen, unavailable } from "../lib/errors";
 
 export interface DbStats {
   queries: number;
@@ -46,6 +46,9 @@ const UNAVAILABLE = [
   "internal error",
 ];
 
+/** Raised by the shard's fence triggers while the tenant is being moved (migrations/0003_shards.sql). */
+const FROZEN = ["tenant_frozen"];
+
 const matches = (err: unknown, needles: string[]) => {
   const text = String(err instanceof Error ? err.message : err);
   return needles.some((n) => text.includes(n));
@@ -66,6 +69,7 @@ async function withRetry<T>(isRead: boolean, run: () => Promise<T>): Promise<T> 
         await sleep(25 * 4 ** (attempt - 1) * (0.5 + Math.random()));
         continue;
       }
+      if (matches(err, FROZEN)) throw tenantFrozen(err);
       throw matches(err, UNAVAILABLE) ? unavailable(err) : err;
     }
   }

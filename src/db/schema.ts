@@ -88,5 +88,16 @@ export const idempotencyKeys = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenant_id, t.key] })],
 );
 
+/** A tenant being moved off this shard: its writes here fail (migrations/0003_shards.sql; src/shards/move.ts). */
+export const tenantFences = sqliteTable(
+  "tenant_fences",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    move_id: text("move_id").notNull(),
+    created_at: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id] })],
+);
+
 export type CommunicationRow = typeof communications.$inferSelect;
 export type EventRow = typeof communicationEvents.$inferSelect;

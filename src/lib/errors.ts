@@ -52,3 +52,10 @@ export const notFound = () => new ApiError(404, "not_found");
 /** D1 could not be reached (after retries, for reads). Clients may retry. */
 export const unavailable = (cause?: unknown) =>
   new ApiError(503, "db_unavailable", { cause, headers: { "Retry-After": "1" } });
+
+/** Seconds a write to a tenant in a move's final phase is asked to wait. */
+export const FROZEN_RETRY_AFTER_S = 60;
+
+/** The tenant is in the final phase of a move between shards: writes wait, reads go on. */
+export const tenantFrozen = (cause?: unknown) =>
+  new ApiError(503, "db_unavailable", { cause, headers: { "Retry-After": String(FROZEN_RETRY_AFTER_S) } });

@@ -4,7 +4,7 @@
  * (X-Request-Id, Server-Timing, x-d1-bookmark) and one JSON log line.
  */
 import { createMiddleware } from "hono/factory";
-import { createDb, d1Fields, newDbStats } from "../db/client";
+import { d1Fields, newDbStats } from "../db/client";
 import type { AppEnv } from "../env";
 import { resolveLanguage } from "../i18n/messages";
 import { errorResponse } from "../lib/error-handler";
@@ -14,14 +14,17 @@ import { log } from "../lib/logger";
 /** A caller's X-Request-Id is echoed when it is this shape; otherwise we mint one. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /**
- * D1 bookmarks are dash-separated hex groups, e.g.
+ * Bookmarks are `<shard>:<D1 bookmark>` (src/shards/tenant-db.ts). D1's own
+ * bookmarks are dash-separated hex groups, e.g.
  * 00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683 (production and
- * miniflare alike). Group lengths are not pinned, in case D1 changes them;
- * anything else (including the constraint words withSession() also accepts)
- * is a 400 here rather than an error from D1 later.
+ * miniflare alike). Group lengths are not pinned, in case D1 changes them; a
+ * bare D1 bookmark (from before sharding) is accepted too. Anything else
+ * (including the constraint words withSession() also accepts) is a 400 here
+ * rather than an error from D1 later.
  * @see https://developers.cloudflare.com/d1/reference/time-travel/#bookmarks
  */
-const BOOKMARK = /^(?=.{1,256}$)[0-9a-f]+(?:-[0-9a-f]+)*$/i;
+export const BOOKMARK_PATTERN = "^(SHARD_[0-9]+:)?[0-9a-fA-F]+(-[0-9a-fA-F]+)*$";
+const BOOKMARK = new RegExp(`(?=^.{1,256}$)${BOOKMARK_PATTERN}`);
 
 const wellFormedBookmark = (header: string | undefined) => {
   const bookmark = header?.trim();
@@ -37,14 +40,6 @@ export const rejectMalformedBookmark = createMiddleware<AppEnv>(async (c, next) 
   await next();
 });
 
-/**
- * Where a session without a bookmark starts. Reads may start on any replica.
- * Writes go to the primary anyway, and PATCH reads the row before writing
- * it: starting at the primary means a provider callback arriving right after
- * the create finds the row (a lagging replica would answer 404).
- */
-const sessionStart = (method: string) => (method === "GET" || method === "HEAD" ? undefined : "first-primary");
-
 export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
   const given = c.req.header("x-request-id");
@@ -57,8 +52,9 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   try {
     // A malformed bookmark is refused by `rejectMalformedBookmark`, further
     // in, so that its 400 passes through the secure-headers and CORS layers.
-    const bookmark = wellFormedBookmark(c.req.header("x-d1-bookmark"));
-    c.set("db", createDb(c.env.DB, bookmark ?? sessionStart(c.req.method), stats));
+    // The session itself is opened on the tenant's shard once the tenant is
+    // known (src/shards/tenant-db.ts).
+    c.set("bookmark", wellFormedBookmark(c.req.header("x-d1-bookmark")));
     await next();
   } catch (err) {
     // Errors thrown further in are answered by app.onError; this is a safety net.
@@ -67,12 +63,17 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     // Runs after onError has produced the response for a thrown error too.
     const durationMs = performance.now() - started;
     c.header("X-Request-Id", requestId);
+    // `directory`: whether the tenant's shard came from the isolate's cache
+    // (no D1 read) or from the directory database (its rows are in d1).
+    const directory =
+      c.var.directoryCached === undefined ? "" : `, directory;desc="${c.var.directoryCached ? "cached" : "read"}"`;
     c.header(
       "Server-Timing",
-      `d1;dur=${stats.durationMs.toFixed(1)};desc="${stats.queries} queries, ${stats.rowsRead} rows read, ${stats.rowsWritten} rows written", total;dur=${durationMs.toFixed(1)}`,
+      `d1;dur=${stats.durationMs.toFixed(1)};desc="${stats.queries} queries, ${stats.rowsRead} rows read, ${stats.rowsWritten} rows written"${directory}, total;dur=${durationMs.toFixed(1)}`,
     );
-    const bookmark = c.var.db?.bookmark();
-    if (bookmark) c.header("x-d1-bookmark", bookmark);
+    const shard = c.var.shard;
+    const bookmark = shard?.db.bookmark();
+    if (shard && bookmark) c.header("x-d1-bookmark", `${shard.name}:${bookmark}`);
     (c.res.status >= 500 ? log.error : log.info)("request", {
       request_id: requestId,
       method: c.req.method,
@@ -80,7 +81,8 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
       path: c.req.path,
       status: c.res.status,
       duration_ms: Math.round(durationMs * 10) / 10,
-      tenant_id: c.var.principal?.tenantId ?? undefined,
+      tenant_id: c.var.shard?.tenantId ?? c.var.principal?.tenantId ?? undefined,
+      shard: c.var.shard?.name,
       user_id: c.var.principal?.userId,
       d1: d1Fields(stats),
     });

@@ -5,7 +5,8 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { LANGUAGES } from "../i18n/messages";
-import { TAG } from "./route";
+import { BOOKMARK_PATTERN } from "../middleware/context";
+import { ADMIN_TAG, TAG } from "./route";
 
 /** The document's head; paths and schemas come from the routes. */
 export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] = {
@@ -24,7 +25,10 @@ export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] 
     ].join("\n"),
   },
   servers: [{ url: "/" }],
-  tags: [{ name: TAG, description: "Log, list and track customer communications." }],
+  tags: [
+    { name: TAG, description: "Log, list and track customer communications." },
+    { name: ADMIN_TAG, description: "Shards and tenant moves; system administrators only." },
+  ],
 };
 
 /** Components the routes refer to: the bearer scheme and the response headers. */
@@ -42,8 +46,8 @@ export function registerDocumentComponents(registry: OpenAPIHono["openAPIRegistr
     in: "header",
     required: false,
     description:
-      "Bookmark from a previous response: this read sees at least that write, from any replica. Malformed: 400.",
-    schema: { type: "string", maxLength: 256, pattern: "^[0-9a-fA-F]+(-[0-9a-fA-F]+)*$" },
+      "Bookmark from a previous response (`<shard>:<D1 bookmark>`): this read sees at least that write, from any replica of the tenant's shard. Malformed: 400.",
+    schema: { type: "string", maxLength: 256, pattern: BOOKMARK_PATTERN },
   });
   registry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -79,7 +83,11 @@ export function registerDocumentComponents(registry: OpenAPIHono["openAPIRegistr
   registry.registerComponent(
     "headers",
     "x-d1-bookmark",
-    header("D1 session bookmark: send it back to read your own writes from any replica.", false, "0000000a-00000001"),
+    header(
+      "D1 session bookmark, prefixed with the tenant's shard: send it back to read your own writes from any replica.",
+      false,
+      "SHARD_0:0000000a-00000001",
+    ),
   );
   registry.registerComponent(
     "headers",

@@ -21,21 +21,23 @@ const readParameters = [...parameters, { $ref: "#/components/parameters/D1Bookma
 const security = [{ bearerAuth: [] }];
 
 export const TAG = "Customer Communications";
+export const ADMIN_TAG = "Administration";
 
 type OperationConfig = Omit<RouteConfig, "tags" | "security" | "parameters" | "middleware">;
 
 /**
  * An operation for callers whose principal passes `rule` (403 before any
- * input is validated otherwise). `reads` adds the x-d1-bookmark parameter.
+ * input is validated otherwise). `reads` adds the x-d1-bookmark parameter;
+ * `tag` defaults to the communications tag.
  */
 export const protectedRoute = <const R extends OperationConfig>(
   rule: (p: Principal) => boolean,
-  { reads }: { reads: boolean },
+  { reads, tag = TAG }: { reads: boolean; tag?: string },
   config: R,
 ) =>
   createRoute({
     ...config,
-    tags: [TAG],
+    tags: [tag],
     security,
     parameters: reads ? readParameters : parameters,
     middleware: [requireAuth, allow(rule)] as const,

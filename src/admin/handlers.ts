@@ -1,0 +1,129 @@
+/** Admin handlers: the directory, the shards' counts, and starting a move. */
+import type { RouteHandler } from "@hono/zod-openapi";
+import { desc, eq } from "drizzle-orm";
+import type { AuthedEnv } from "../env";
+import { translate } from "../i18n/messages";
+import { ApiError, badRequest, unavailable } from "../lib/errors";
+import { uuidv7 } from "../lib/uuid";
+import { shardBinding, shardNames } from "../shards/config";
+import { directoryDb, readPlacement } from "../shards/directory";
+import type { MoveParams } from "../shards/move";
+import { type MoveRow, moves, tenants } from "../shards/schema";
+import type { moveRoute, shardsRoute, tenantRoute } from "./routes";
+import type { Move } from "./schemas";
+
+const toMove = (row: MoveRow): Move => ({
+  id: row.id,
+  status: row.status,
+  from: row.from_shard,
+  to: row.to_shard,
+  copied: row.copied,
+  rows_read: row.rows_read,
+  rows_written: row.rows_written,
+  error: row.error,
+  created_at: row.created_at,
+  updated_at: row.updated_at,
+});
+
+const isUniqueViolation = (err: unknown): boolean => {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (String((e as Error).message ?? e).includes("UNIQUE constraint failed")) return true;
+  }
+  return false;
+};
+
+export const listShards: RouteHandler<typeof shardsRoute, AuthedEnv> = async (c) => {
+  const names = shardNames(c.env);
+  const placed = await directoryDb(c.env, c.var.dbStats)
+    .select({ tenant_id: tenants.tenant_id, shard: tenants.shard })
+    .from(tenants)
+    .orderBy(tenants.tenant_id);
+  const shards = await Promise.all(
+    names.map(async (name) => {
+      // An admin overview, not a tenant request: it reads every shard once.
+      const counts = await shardBinding(c.env, name)
+        .prepare("SELECT tenant_id, sum(n) AS n FROM communication_totals GROUP BY tenant_id")
+        .all<{ tenant_id: string; n: number }>();
+      const byTenant = new Map(counts.results.map((r) => [r.tenant_id, r.n]));
+      return {
+        name,
+        tenants: placed
+          .filter((t) => t.shard === name)
+          .map((t) => ({ tenant_id: t.tenant_id, communications: byTenant.get(t.tenant_id) ?? 0 })),
+      };
+    }),
+  );
+  return c.json({ success: true as const, message: translate(c.var.lang, "shards_ok"), shards }, 200);
+};
+
+async function latestMove(env: Env, tenantId: string, stats: AuthedEnv["Variables"]["dbStats"]) {
+  const [row] = await directoryDb(env, stats)
+    .select()
+    .from(moves)
+    .where(eq(moves.tenant_id, tenantId))
+    .orderBy(desc(moves.created_at))
+    .limit(1);
+  return row ? toMove(row) : null;
+}
+
+export const getTenant: RouteHandler<typeof tenantRoute, AuthedEnv> = async (c) => {
+  const { tenant_id } = c.req.valid("param");
+  const placement = await readPlacement(c.env, tenant_id, c.var.dbStats);
+  if (!placement) throw new ApiError(404, "tenant_not_found");
+  const move = await latestMove(c.env, tenant_id, c.var.dbStats);
+  return c.json(
+    {
+      success: true as const,
+      message: translate(c.var.lang, "tenant_ok"),
+      tenant: { tenant_id, shard: placement.shard, frozen: placement.frozen, move },
+    },
+    200,
+  );
+};
+
+export const moveTenant: RouteHandler<typeof moveRoute, AuthedEnv> = async (c) => {
+  const { tenant_id } = c.req.valid("param");
+  const { to } = c.req.valid("json");
+  const names = shardNames(c.env);
+  if (!names.includes(to)) {
+    throw badRequest([{ field: "to", message: "field_invalid_value", params: { values: names.join(", ") } }]);
+  }
+  const placement = await readPlacement(c.env, tenant_id, c.var.dbStats);
+  if (!placement) throw new ApiError(404, "tenant_not_found");
+  if (placement.shard === to) throw new ApiError(409, "move_conflict");
+
+  const now = new Date().toISOString();
+  const row: MoveRow = {
+    id: uuidv7(),
+    tenant_id,
+    from_shard: placement.shard,
+    to_shard: to,
+    status: "queued",
+    copied: 0,
+    rows_read: 0,
+    rows_written: 0,
+    error: null,
+    created_at: now,
+    updated_at: now,
+  };
+  const db = directoryDb(c.env, c.var.dbStats);
+  try {
+    // moves_one_active (a partial unique index) admits one unfinished move per tenant.
+    await db.insert(moves).values(row).run();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ApiError(409, "move_conflict");
+    throw err;
+  }
+  const params: MoveParams = { moveId: row.id, tenantId: tenant_id, from: row.from_shard, to };
+  try {
+    await c.env.TENANT_MOVE.create({ id: row.id, params });
+  } catch (err) {
+    await db
+      .update(moves)
+      .set({ status: "failed", error: "the workflow could not be started", updated_at: new Date().toISOString() })
+      .where(eq(moves.id, row.id))
+      .run();
+    throw unavailable(err);
+  }
+  return c.json({ success: true as const, message: translate(c.var.lang, "move_started"), move: toMove(row) }, 202);
+};

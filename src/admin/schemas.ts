@@ -1,0 +1,72 @@
+/** Shapes of the admin routes (scaling.md, "Moving a tenant"): validation, types and OpenAPI from one place. */
+import { z } from "@hono/zod-openapi";
+import { successEnvelope, timestamp, uuid } from "../communications/schemas";
+import { MOVE_STATUSES } from "../shards/schema";
+
+const EXAMPLE_TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+
+const shardName = z.string().openapi({ description: "A shard: the name of its D1 binding.", example: "SHARD_1" });
+
+export const TenantParams = z.object({
+  tenant_id: uuid().openapi({ param: { name: "tenant_id", in: "path" }, example: EXAMPLE_TENANT }),
+});
+
+export const MoveBody = z.strictObject({ to: shardName }).openapi("TenantMoveRequest", { example: { to: "SHARD_1" } });
+
+export const Move = z
+  .object({
+    id: z.string().openapi({ description: "The move's id (its Workflow instance id)." }),
+    status: z.enum(MOVE_STATUSES).openapi({
+      description:
+        "queued → copying → frozen (writes answer 503) → verifying → switched (served by `to`) → cleaning (source rows deleted) → done; failed leaves the tenant on `from`.",
+    }),
+    from: shardName,
+    to: shardName,
+    copied: z.number().int().openapi({ description: "Rows copied so far (all tables, both passes)." }),
+    rows_read: z.number().int().openapi({ description: "D1 rows read by the move so far (both shards)." }),
+    rows_written: z.number().int().openapi({ description: "D1 rows written by the move so far (both shards)." }),
+    error: z.string().nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .openapi("TenantMove");
+export type Move = z.infer<typeof Move>;
+
+export const TenantResponse = successEnvelope("TenantPlacement", {
+  tenant: z.object({
+    tenant_id: z.string(),
+    shard: shardName,
+    frozen: z.boolean().openapi({ description: "In a move's final phase: writes answer 503 with Retry-After." }),
+    move: Move.nullable().openapi({ description: "The tenant's latest move, if any." }),
+  }),
+});
+
+export const MoveResponse = successEnvelope("TenantMoveStarted", { move: Move });
+
+export const ShardsResponse = successEnvelope("Shards", {
+  shards: z.array(
+    z.object({
+      name: shardName,
+      tenants: z.array(
+        z.object({
+          tenant_id: z.string(),
+          communications: z.number().int().openapi({ description: "The tenant's communications on this shard." }),
+        }),
+      ),
+    }),
+  ),
+});
+
+export const EXAMPLE_MOVE: Move = {
+  id: "0195f3c2-6d1e-7b4a-9c3e-000000000042",
+  status: "queued",
+  from: "SHARD_0",
+  to: "SHARD_1",
+  copied: 0,
+  rows_read: 0,
+  rows_written: 0,
+  error: null,
+  created_at: "2026-11-28T14:02:55.120Z",
+  updated_at: "2026-11-28T14:02:55.120Z",
+};
+export { EXAMPLE_TENANT };

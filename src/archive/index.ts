@@ -1,0 +1,90 @@
+/**
+ * GET /delivery/customer-communications/archive/{YYYY-MM-DD}: a tenant's
+ * archived day (src/archive/retention.ts) as NDJSON, for the tenant's staff
+ * (view:tenant, manage:operations:tenant, system administrators naming the
+ * tenant). Customers get 403: an archive holds every customer's messages.
+ */
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { canReadTenant } from "../auth/principal";
+import { resolveTenant } from "../communications/access";
+import { BASE_PATH } from "../communications/routes";
+import { CommonQuery, Communication, CommunicationEvent, EXAMPLE_COMMUNICATION } from "../communications/schemas";
+import type { AppEnv } from "../env";
+import { ApiError } from "../lib/errors";
+import { validationHook } from "../lib/validation";
+import { error, failure, headerRef } from "../openapi/responses";
+import { protectedRoute } from "../openapi/route";
+import { archiveKey } from "./retention";
+
+const DateParams = z.object({
+  date: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .refine(
+      (d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+    )
+    .openapi({ param: { name: "date", in: "path" }, description: "A UTC day.", example: "2026-05-31" }),
+});
+
+/** One line of an archive: the communication as the API returns it, with its events. */
+export const ArchivedCommunication = z
+  .object({ ...Communication.shape, events: z.array(CommunicationEvent) })
+  .openapi("ArchivedCommunication");
+
+export const archiveRoute = protectedRoute(
+  canReadTenant,
+  { reads: false },
+  {
+    method: "get",
+    path: `${BASE_PATH}/archive/{date}`,
+    operationId: "getArchivedDay",
+    summary: "Download an archived day",
+    description:
+      "Communications of the tenant created on that UTC day and archived to R2 by the retention job (RETENTION_DAYS), as NDJSON: one communication per line, with its `events`, oldest first. The schema describes one line. Tenant staff only.",
+    request: { params: DateParams, query: CommonQuery },
+    responses: {
+      200: {
+        description: "The archived day, NDJSON.",
+        headers: { "X-Request-Id": headerRef("X-Request-Id"), "Server-Timing": headerRef("Server-Timing") },
+        content: {
+          "application/x-ndjson": {
+            schema: ArchivedCommunication,
+            examples: {
+              line: {
+                summary: "One line: a communication with its events",
+                value: {
+                  ...EXAMPLE_COMMUNICATION,
+                  status: "delivered",
+                  events: [
+                    {
+                      id: "0195f3c3-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+                      communication_id: EXAMPLE_COMMUNICATION.id,
+                      from_status: "sent",
+                      status: "delivered",
+                      occurred_at: "2026-11-28T14:03:11.000Z",
+                      recorded_at: "2026-11-28T14:03:12.004Z",
+                      details: { provider: "twilio" },
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      },
+      404: error("Nothing of that tenant was archived for that day.", {
+        none: failure("No archive for the day", "archive_not_found"),
+      }),
+    },
+  },
+);
+
+export const archiveRouter = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(
+  archiveRoute,
+  async (c) => {
+    const tenantId = resolveTenant(c.var.principal, c.req.valid("query").tenant_id);
+    const object = await c.env.ARCHIVE.get(archiveKey(tenantId, c.req.valid("param").date));
+    if (!object) throw new ApiError(404, "archive_not_found");
+    return c.body(object.body, 200, { "content-type": "application/x-ndjson; charset=utf-8" }) as never;
+  },
+);

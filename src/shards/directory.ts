@@ -1,0 +1,93 @@
+/**
+ * The directory: tenant -> shard. Every request of a tenant goes to the shard
+ * named here and to no other.
+ *
+ * Cached per isolate for DIRECTORY_TTL_MS: a tenant's entry is read from the
+ * directory database at most once per isolate per minute, so on a warm
+ * isolate routing costs no D1 read at all. The price is that a change (a
+ * move's freeze or switch) reaches every isolate only after one TTL, which the
+ * move waits out (src/shards/move.ts).
+ *
+ * Placement: a tenant seen for the first time (any request) goes to the
+ * configured shard with the fewest tenants, ties to the lowest number.
+ */
+import { and, eq, inArray } from "drizzle-orm";
+import { createDb, type DbStats } from "../db/client";
+import { type ShardName, shardNames } from "./config";
+import { shardLoad, tenants } from "./schema";
+
+export const DIRECTORY_TTL_MS = 60_000;
+/** Entries kept per isolate; the oldest is dropped beyond it (a Map keeps insertion order). */
+const CACHE_LIMIT = 10_000;
+
+export interface Placement {
+  shard: ShardName;
+  /** In a move's final phase: reads go on, writes answer 503 + Retry-After. */
+  frozen: boolean;
+}
+
+const cache = new Map<string, { placement: Placement; expires: number }>();
+
+/** Forget every cached entry: what a fresh isolate sees. Tests use it in place of waiting a minute. */
+export const forgetCachedPlacements = () => cache.clear();
+
+export const directoryDb = (env: Env, stats: DbStats) => createDb(env.DIRECTORY, "first-primary", stats);
+
+/** Reads the directory, bypassing the cache (moves and admin routes need the current state). */
+export async function readPlacement(env: Env, tenantId: string, stats: DbStats): Promise<Placement | undefined> {
+  const [row] = await directoryDb(env, stats)
+    .select({ shard: tenants.shard, frozen: tenants.frozen })
+    .from(tenants)
+    .where(eq(tenants.tenant_id, tenantId))
+    .limit(1);
+  return row;
+}
+
+/** The shard a new tenant goes to: the fewest tenants, ties to the lowest-numbered shard. */
+export async function chooseShard(env: Env, stats: DbStats): Promise<ShardName> {
+  const names = shardNames(env);
+  const loads = await directoryDb(env, stats).select().from(shardLoad).where(inArray(shardLoad.shard, names));
+  const load = new Map(loads.map((l) => [l.shard, l.tenants]));
+  let best = names[0];
+  if (!best) throw new Error("no SHARD_<n> D1 binding is configured");
+  for (const name of names) if ((load.get(name) ?? 0) < (load.get(best) ?? 0)) best = name;
+  return best;
+}
+
+/** Records `tenantId` on a shard unless another request placed it first; returns the winner. */
+async function place(env: Env, tenantId: string, stats: DbStats): Promise<Placement> {
+  const shard = await chooseShard(env, stats);
+  const db = directoryDb(env, stats);
+  const [, [row]] = await db.batch([
+    db
+      .insert(tenants)
+      .values({ tenant_id: tenantId, shard, frozen: false, created_at: new Date().toISOString() })
+      .onConflictDoNothing(),
+    db
+      .select({ shard: tenants.shard, frozen: tenants.frozen })
+      .from(tenants)
+      .where(and(eq(tenants.tenant_id, tenantId))),
+  ]);
+  if (!row) throw new Error("directory insert returned no row");
+  return row;
+}
+
+/**
+ * The tenant's shard for this request: from the isolate's cache when fresh,
+ * else from the directory (placing the tenant if it is new). `cached` says
+ * which, for the Server-Timing header.
+ */
+export async function resolvePlacement(
+  env: Env,
+  tenantId: string,
+  stats: DbStats,
+): Promise<Placement & { cached: boolean }> {
+  const now = Date.now();
+  const hit = cache.get(tenantId);
+  if (hit && hit.expires > now) return { ...hit.placement, cached: true };
+  const placement = (await readPlacement(env, tenantId, stats)) ?? (await place(env, tenantId, stats));
+  cache.delete(tenantId);
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(tenantId, { placement, expires: now + DIRECTORY_TTL_MS });
+  return { ...placement, cached: false };
+}
