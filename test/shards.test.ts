@@ -3,12 +3,11 @@
  * on its tenant's shard and no other, the per-isolate directory cache, the
  * admin routes' access rules, and a shard outage that only its tenants see.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
 import { shardBinding, shardNames } from "../src/shards/config";
 import { DIRECTORY_TTL_MS, forgetCachedPlacements } from "../src/shards/directory";
-import { BASE, call, callers, communicationBody, newTenant, placeTenant, shardOf, signToken } from "./helpers";
+import { call, callers, communicationBody, newTenant, placeTenant, shardOf, signToken } from "./helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -32,26 +31,9 @@ function recording(real: D1Database, name: string, log: string[]): D1Database {
   return wrap(real);
 }
 
-/** Sends one request with `bindings` overriding env, through the Worker's own fetch. */
-async function send(
-  bindings: Partial<Env>,
-  path: string,
-  init: { method?: string; token: string; body?: unknown } = { token: "" },
-) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`${BASE}${path}`, {
-      method: init.method ?? "GET",
-      headers: { authorization: `Bearer ${init.token}`, "content-type": "application/json" },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    }),
-    { ...env, ...bindings },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined };
-}
+/** One request with `bindings` replacing env's, through call() (so the answer is contract-checked too). */
+const send = (bindings: Partial<Env>, path: string, init: { method?: string; token: string; body?: unknown }) =>
+  call(path, { ...init, env: bindings });
 
 const countIn = async (db: D1Database, table: string, tenant: string) =>
   (await db.prepare(`SELECT count(*) AS n FROM ${table} WHERE tenant_id = ?`).bind(tenant).first<{ n: number }>())?.n ??
