@@ -336,6 +336,35 @@ describe("a tenant move", () => {
     expect(perCommunication.read).toBeLessThan(60);
   });
 
+  it("there and back again, over residue of a move that stopped half-way: everything intact", async () => {
+    const seeded = await seedTenant(5);
+    const from = (await shardOf(seeded.tenant)) as string;
+    const to = shardNames(env).find((s) => s !== from) as string;
+    const before = await snapshot(seeded);
+    // Residue on the target: a fence and a stray row, as a crashed earlier move could leave.
+    await shardBinding(env, to)
+      .prepare("INSERT INTO tenant_fences (tenant_id, move_id, created_at) VALUES (?, 'old', '2026-01-01T00:00:00Z')")
+      .bind(seeded.tenant)
+      .run();
+    await using introspector = await introspectWorkflow(env.TENANT_MOVE);
+    await introspector.modifyAll(async (m) => {
+      await m.disableSleeps();
+    });
+    await startMove(seeded.tenant, to);
+    await (await introspector.get())[0]?.waitForStatus("complete");
+    expect((await placement(seeded.tenant)).move).toMatchObject({ status: "done", to });
+    await startMove(seeded.tenant, from);
+    const instances = await introspector.get();
+    await instances[1]?.waitForStatus("complete");
+    const back = await placement(seeded.tenant);
+    expect(back).toMatchObject({ shard: from, frozen: false });
+    expect(back.move).toMatchObject({ status: "done", from: to, to: from });
+    expect(await snapshot(seeded)).toEqual(before);
+    for (const table of ["communications", "communication_events", "idempotency_keys", "tenant_fences"]) {
+      expect(await countIn(shardBinding(env, to), table, seeded.tenant)).toBe(0);
+    }
+  });
+
   it("one move at a time per tenant: a second request while one runs is 409", async () => {
     const seeded = await seedTenant(2);
     const from = (await shardOf(seeded.tenant)) as string;

@@ -11,7 +11,7 @@
  * Placement: a tenant seen for the first time (any request) goes to the
  * configured shard with the fewest tenants, ties to the lowest number.
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { createDb, type DbStats } from "../db/client";
 import { type ShardName, shardNames } from "./config";
 import { shardLoad, tenants } from "./schema";
@@ -63,10 +63,7 @@ async function place(env: Env, tenantId: string, stats: DbStats): Promise<Placem
       .insert(tenants)
       .values({ tenant_id: tenantId, shard, frozen: false, created_at: new Date().toISOString() })
       .onConflictDoNothing(),
-    db
-      .select({ shard: tenants.shard, frozen: tenants.frozen })
-      .from(tenants)
-      .where(and(eq(tenants.tenant_id, tenantId))),
+    db.select({ shard: tenants.shard, frozen: tenants.frozen }).from(tenants).where(eq(tenants.tenant_id, tenantId)),
   ]);
   if (!row) throw new Error("directory insert returned no row");
   return row;

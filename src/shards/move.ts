@@ -72,6 +72,17 @@ async function totalsOf(db: D1Database, table: TenantTable, tenantId: string) {
   return { value: JSON.stringify(result.results), rowsRead: result.meta.rows_read ?? 0 };
 }
 
+/** Deletes every row of the tenant from a shard that does not serve it, its totals and any fence. */
+async function clearTenant(db: D1Database, tenantId: string, limit: number) {
+  for (const table of TENANT_TABLES) {
+    while ((await deletePage(db, table, tenantId, limit)).rows > 0) {}
+  }
+  await db.batch([
+    db.prepare("DELETE FROM communication_totals WHERE tenant_id = ?").bind(tenantId),
+    db.prepare("DELETE FROM tenant_fences WHERE tenant_id = ?").bind(tenantId),
+  ]);
+}
+
 export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
   override async run(event: WorkflowEvent<MoveParams>, step: WorkflowStep) {
     const { moveId, tenantId, from, to } = event.payload;
@@ -143,7 +154,13 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
       return undefined;
     };
 
-    await step.do("start", RETRY, () => record(env, moveId, "copying", progress));
+    await step.do("start", RETRY, async () => {
+      // The target does not serve this tenant (the directory says `from`):
+      // anything of it there is residue of an earlier move that stopped
+      // half-way, including a fence, which would refuse the copy.
+      await clearTenant(target, tenantId, limit);
+      await record(env, moveId, "copying", progress);
+    });
     try {
       await copyAll("copy");
       await step.do("freeze", RETRY, async () => {
@@ -216,10 +233,7 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
   private async rollBack({ moveId, tenantId, from, to }: MoveParams, limit: number, progress: Progress, error: string) {
     const source = shardBinding(this.env, from);
     const target = shardBinding(this.env, to);
-    for (const table of TENANT_TABLES) {
-      while ((await deletePage(target, table, tenantId, limit)).rows > 0) {}
-    }
-    await target.prepare("DELETE FROM communication_totals WHERE tenant_id = ?").bind(tenantId).run();
+    await clearTenant(target, tenantId, limit);
     await source.prepare("DELETE FROM tenant_fences WHERE tenant_id = ?").bind(tenantId).run();
     await directory(this.env).update(tenants).set({ frozen: false }).where(eq(tenants.tenant_id, tenantId)).run();
     await record(this.env, moveId, "failed", progress, error.slice(0, 500));
