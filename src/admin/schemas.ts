@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { successEnvelope, timestamp, uuid } from "../communications/schemas";
 import { MOVE_STATUSES } from "../shards/schema";
 
-const EXAMPLE_TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+export const EXAMPLE_TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 
 const shardName = z.string().openapi({ description: "A shard: the name of its D1 binding.", example: "SHARD_1" });
 
@@ -69,4 +69,3 @@ export const EXAMPLE_MOVE: Move = {
   created_at: "2026-11-28T14:02:55.120Z",
   updated_at: "2026-11-28T14:02:55.120Z",
 };
-export { EXAMPLE_TENANT };
