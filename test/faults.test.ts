@@ -132,11 +132,20 @@ const UNAVAILABLE_BODY = {
   message: "The service is temporarily unavailable, please try again later",
 };
 
+/** Reset and timeout messages (issue 11): any case, any phrasing around the words. */
+const RESETS_AND_TIMEOUTS = [
+  "D1_ERROR: D1 DB storage operation exceeded timeout which caused object to be reset.",
+  "D1_ERROR: Connection WAS RESET by the remote node.",
+  "D1_ERROR: Client disconnected",
+  "D1_ERROR: CLIENT DISCONNECTED before the query finished",
+];
+
 /** Transient errors from Cloudflare's list of retryable D1 errors, as D1 words them. */
 const TRANSIENT = [
   "D1_ERROR: Network connection lost.",
   "D1_ERROR: Durable Object storage caused object to be reset.",
   "D1_ERROR: Durable Object reset because its code was updated.",
+  ...RESETS_AND_TIMEOUTS,
 ];
 
 describe("D1 faults", () => {
@@ -249,6 +258,21 @@ describe("D1 faults", () => {
       expect(res.json).toEqual(UNAVAILABLE_BODY);
       expect(db.calls).toHaveLength(1);
       expectNoInternals(res.text);
+    });
+
+    it.each(RESETS_AND_TIMEOUTS)("a write failing with %s -> 503 with Retry-After, not 500", async (message) => {
+      const tenant = newTenant();
+      const db = flaky(() => new Error(message));
+      const res = await send(db, "", {
+        method: "POST",
+        token: await callers(tenant).admin(),
+        body: communicationBody(),
+      });
+      expect(res.status, res.text).toBe(503);
+      expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect(res.json).toEqual(UNAVAILABLE_BODY);
+      expect(db.calls).toHaveLength(1); // a write is never retried here
+      expect(await rows(tenant)).toBe(0);
     });
 
     it("localised", async () => {

@@ -33,10 +33,19 @@ export const d1Fields = (stats: DbStats) => ({
   duration_ms: Math.round(stats.durationMs * 10) / 10,
 });
 
+/**
+ * Transient: the same read may succeed a moment later. Matched without case:
+ * D1 and workerd word these differently across versions ("Client
+ * disconnected", "client disconnected"), and a reset or timeout of the
+ * database's storage object is reported in several phrasings.
+ */
 const RETRYABLE = [
   "Network connection lost",
   "storage caused object to be reset",
   "reset because its code was updated",
+  "exceeded timeout",
+  "was reset",
+  "client disconnected",
 ];
 const UNAVAILABLE = [
   ...RETRYABLE,
@@ -50,8 +59,8 @@ const UNAVAILABLE = [
 const FROZEN = ["tenant_frozen"];
 
 const matches = (err: unknown, needles: string[]) => {
-  const text = String(err instanceof Error ? err.message : err);
-  return needles.some((n) => text.includes(n));
+  const text = String(err instanceof Error ? err.message : err).toLowerCase();
+  return needles.some((n) => text.includes(n.toLowerCase()));
 };
 
 export const isRetryable = (err: unknown) => matches(err, RETRYABLE);
