@@ -25,6 +25,20 @@ const optionalText = z
   .optional()
   .transform((v) => v?.trim() || undefined);
 
+/**
+ * A request count per 10 s window, restating a `ratelimits` binding's limit
+ * for the response headers (a binding cannot be asked for its own); absent or
+ * malformed falls back to the wrangler.toml default.
+ */
+const rateLimit = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => {
+      const n = Number(v);
+      return Number.isInteger(n) && n > 0 ? n : fallback;
+    });
+
 const ConfigSchema = z.object({
   /** Verify tokens against this JSON Web Key Set (asymmetric algorithms). */
   JWKS_URL: optionalText,
@@ -49,6 +63,9 @@ const ConfigSchema = z.object({
           .filter(Boolean),
       ),
   ),
+  USER_RATE_LIMIT: rateLimit(300),
+  TENANT_RATE_LIMIT: rateLimit(1000),
+  CUSTOMER_RATE_LIMIT: rateLimit(1000),
 });
 
 export interface Config {
@@ -63,6 +80,8 @@ export interface Config {
   retentionDays?: number;
   /** Rows per page of a tenant move (src/shards/move.ts). */
   moveBatchRows: number;
+  /** Requests per 10 s: per user, per tenant for staff, per tenant for all its customers. */
+  rateLimits: { user: number; tenant: number; customers: number };
 }
 
 const parse = (env: Env): Config => {
@@ -72,6 +91,7 @@ const parse = (env: Env): Config => {
     corsOrigins: v.CORS_ORIGINS,
     retentionDays: v.RETENTION_DAYS,
     moveBatchRows: v.MOVE_BATCH_ROWS,
+    rateLimits: { user: v.USER_RATE_LIMIT, tenant: v.TENANT_RATE_LIMIT, customers: v.CUSTOMER_RATE_LIMIT },
   };
 };
 

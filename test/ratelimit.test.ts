@@ -35,7 +35,7 @@ describe("the local USER_RATE_LIMITER binding (miniflare enforces it)", () => {
     // Another user of the same tenant, and the same user's tenant-mates, are not held back.
     const other = await call("?limit=1", { token: await callers(tenant).viewer() });
     expect(other.status).toBe(200);
-  });
+  }, 90_000); // up to 1,200 requests: slow on a loaded machine, not a timing assertion
 });
 
 /** A double of the RateLimit binding: records keys, answers as told. */
@@ -58,6 +58,19 @@ const send = (token: string | undefined, vars: Partial<Env>, init: { method?: st
     body: init.method === "POST" ? communicationBody() : undefined,
     env: vars,
   });
+
+/** A double that admits `limit` requests per key (one window that never ends), like the binding within 10 s. */
+function countingLimiter(limit: number) {
+  const counts = new Map<string, number>();
+  const binding = {
+    async limit({ key }: { key: string }) {
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      return { success: n <= limit };
+    },
+  };
+  return { binding: binding as unknown as RateLimit, counts };
+}
 
 const rows = (tenant: string) => countRows(tenant);
 
@@ -97,7 +110,20 @@ describe("the middleware, against binding doubles (labelled: not the real limite
       { TENANT_RATE_LIMITER: tenantLimiter.binding },
       { query: `?tenant_id=${tenant}` },
     );
-    expect(tenantLimiter.keys).toEqual([`tenant:admin:${tenant}`]);
+    expect(tenantLimiter.keys).toEqual([`tenant:${tenant}`]);
+  });
+
+  it("a system administrator's tenant is the validated one: upper case counts as lower case, an invalid one in no tenant", async () => {
+    const tenant = newTenant();
+    const tenantLimiter = limiterDouble(() => true);
+    const userLimiter = limiterDouble(() => true);
+    const vars = { TENANT_RATE_LIMITER: tenantLimiter.binding, USER_RATE_LIMITER: userLimiter.binding };
+    const admin = await callers(tenant).systemAdmin();
+    expect((await send(admin, vars, { query: `?tenant_id=${tenant.toUpperCase()}` })).status).toBe(200);
+    expect((await send(admin, vars, { query: "?tenant_id=not-a-tenant" })).status).toBe(400);
+    expect((await send(admin, vars)).status).toBe(400); // no tenant named
+    expect(tenantLimiter.keys).toEqual([`tenant:${tenant}`]);
+    expect(userLimiter.keys).toHaveLength(3);
   });
 
   it.each([
@@ -151,6 +177,69 @@ describe("the middleware, against binding doubles (labelled: not the real limite
     warn.mockRestore();
   });
 
+  it("the user limit is counted first; a request it refuses is not counted in the tenant's", async () => {
+    const tenantLimiter = limiterDouble(() => true);
+    const userLimiter = limiterDouble(() => false);
+    const res = await send(await callers(newTenant()).viewer(), {
+      TENANT_RATE_LIMITER: tenantLimiter.binding,
+      USER_RATE_LIMITER: userLimiter.binding,
+    });
+    expect(res.status).toBe(429);
+    expect(userLimiter.keys).toHaveLength(1);
+    expect(tenantLimiter.keys).toEqual([]);
+  });
+
+  it.each([
+    ["a driver reading", "driver", "GET"],
+    ["a dispatcher creating", "viewer", "POST"],
+    ["a customer creating", "customer", "POST"],
+  ] as const)("%s: 403 before any limiter is charged", async (_name, who, method) => {
+    const limiters = [limiterDouble(() => true), limiterDouble(() => true), limiterDouble(() => true)];
+    const [tenantLimiter, userLimiter, customerLimiter] = limiters;
+    const res = await send(
+      await callers(newTenant())[who](),
+      {
+        TENANT_RATE_LIMITER: tenantLimiter?.binding,
+        USER_RATE_LIMITER: userLimiter?.binding,
+        CUSTOMER_RATE_LIMITER: customerLimiter?.binding,
+      },
+      { method },
+    );
+    expect(res.status).toBe(403);
+    expect(res.headers.get("ratelimit-policy")).toBeNull();
+    expect(limiters.flatMap((l) => l.keys)).toEqual([]);
+  });
+
+  it("customers count in the tenant's customers bucket, staff in the tenant's staff bucket", async () => {
+    const tenant = newTenant();
+    const who = callers(tenant);
+    const staff = limiterDouble(() => true);
+    const customers = limiterDouble(() => true);
+    const vars = { TENANT_RATE_LIMITER: staff.binding, CUSTOMER_RATE_LIMITER: customers.binding };
+    expect((await send(await who.customer(), vars)).status).toBe(200);
+    expect((await send(await who.viewer(), vars)).status).toBe(200);
+    expect(customers.keys).toEqual([`tenant:${tenant}`]);
+    expect(staff.keys).toEqual([`tenant:${tenant}`]);
+  });
+
+  it("responses carry the configured limits: RateLimit-Policy and X-RateLimit-Limit, on 200 and on 429", async () => {
+    const vars = { USER_RATE_LIMIT: "7", TENANT_RATE_LIMIT: "70", CUSTOMER_RATE_LIMIT: "50" };
+    const tenant = newTenant();
+    const ok = await send(await callers(tenant).viewer(), vars);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("ratelimit-policy")).toBe('"user";q=7;w=10, "tenant";q=70;w=10');
+    expect(ok.headers.get("x-ratelimit-limit")).toBe("7");
+    const customer = await send(await callers(tenant).customer(), vars);
+    expect(customer.headers.get("ratelimit-policy")).toBe('"user";q=7;w=10, "customers";q=50;w=10');
+    const refused = await send(await callers(tenant).viewer(), {
+      ...vars,
+      USER_RATE_LIMITER: limiterDouble(() => false).binding,
+    });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("x-ratelimit-limit")).toBe("7");
+    expect(refused.headers.get("ratelimit-policy")).toContain('"user";q=7;w=10');
+  });
+
   it("requests that fail authentication never reach the limiters (nothing to key them by)", async () => {
     const tenantLimiter = limiterDouble(() => false);
     const userLimiter = limiterDouble(() => false);
@@ -158,5 +247,58 @@ describe("the middleware, against binding doubles (labelled: not the real limite
     expect((await send(undefined, vars)).status).toBe(401);
     expect((await send("not.a.token", vars)).status).toBe(401);
     expect([...tenantLimiter.keys, ...userLimiter.keys]).toEqual([]);
+  });
+});
+
+describe("one caller cannot starve the tenant (issue 11)", () => {
+  it("a driver's flood of forbidden requests, then the tenant's staff and customers are still served", async () => {
+    const tenant = newTenant();
+    const who = callers(tenant);
+    // Small limits so that the flood is many times each of them.
+    const vars = {
+      TENANT_RATE_LIMITER: countingLimiter(20).binding,
+      USER_RATE_LIMITER: countingLimiter(10).binding,
+      CUSTOMER_RATE_LIMITER: countingLimiter(20).binding,
+    };
+    const driver = await who.driver();
+    for (let i = 0; i < 5; i++) {
+      const flood = await Promise.all(Array.from({ length: 20 }, () => send(driver, vars)));
+      for (const r of flood) expect(r.status).toBe(403);
+    }
+    expect((await send(await who.viewer(), vars)).status).toBe(200);
+    expect((await send(await who.admin(), vars, { method: "POST" })).status).toBe(201);
+    expect((await send(await who.customer(), vars)).status).toBe(200);
+  });
+
+  it("one dispatcher over their own limit is refused without using up the tenant's", async () => {
+    const tenant = newTenant();
+    const who = callers(tenant);
+    const staff = countingLimiter(20);
+    const vars = { TENANT_RATE_LIMITER: staff.binding, USER_RATE_LIMITER: countingLimiter(10).binding };
+    const greedy = await who.viewer();
+    const statuses = [];
+    for (let i = 0; i < 60; i++) statuses.push((await send(greedy, vars)).status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(50);
+    expect(staff.counts.get(`tenant:${tenant}`)).toBe(10);
+    expect((await send(await who.viewer(), vars)).status).toBe(200);
+  });
+
+  it("customers who use up their bucket do not hold back the tenant's staff", async () => {
+    const tenant = newTenant();
+    const who = callers(tenant);
+    const vars = {
+      TENANT_RATE_LIMITER: countingLimiter(20).binding,
+      USER_RATE_LIMITER: countingLimiter(10).binding,
+      CUSTOMER_RATE_LIMITER: countingLimiter(20).binding,
+    };
+    const statuses = [];
+    for (let c = 0; c < 5; c++) {
+      const token = await who.customer(crypto.randomUUID());
+      for (let i = 0; i < 6; i++) statuses.push((await send(token, vars)).status);
+    }
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    expect((await send(await who.viewer(), vars)).status).toBe(200);
+    expect((await send(await who.admin(), vars, { method: "POST" })).status).toBe(201);
   });
 });

@@ -61,7 +61,10 @@ export const CommunicationType = z.enum(COMMUNICATION_TYPES).openapi("Communicat
 export const Direction = z.enum(DIRECTIONS).openapi("Direction");
 export const Status = z.enum(STATUSES).openapi("Status");
 
-const tenantIdParam = optionalQuery(uuid()).openapi({
+/** A tenant id as routes accept it (also how the rate limiter keys a system administrator's tenant). */
+export const TenantId = uuid();
+
+const tenantIdParam = optionalQuery(TenantId).openapi({
   param: { name: "tenant_id", in: "query" },
   description: "Tenant ID. Optional if in the token; required for system administrators.",
   example: EXAMPLE_TENANT,

@@ -8,6 +8,7 @@
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { Principal } from "../auth/principal";
 import { allow, requireAuth } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
 import { commonErrors } from "./responses";
 
 /**
@@ -27,8 +28,9 @@ type OperationConfig = Omit<RouteConfig, "tags" | "security" | "parameters" | "m
 
 /**
  * An operation for callers whose principal passes `rule` (403 before any
- * input is validated otherwise). `reads` adds the x-d1-bookmark parameter;
- * `tag` defaults to the communications tag.
+ * input is validated, and before any rate limit is counted, otherwise).
+ * `reads` adds the x-d1-bookmark parameter; `tag` defaults to the
+ * communications tag.
  */
 export const protectedRoute = <const R extends OperationConfig>(
   rule: (p: Principal) => boolean,
@@ -40,6 +42,6 @@ export const protectedRoute = <const R extends OperationConfig>(
     tags: [tag],
     security,
     parameters: reads ? readParameters : parameters,
-    middleware: [requireAuth, allow(rule)] as const,
+    middleware: [requireAuth, allow(rule), rateLimit] as const,
     responses: { ...commonErrors, ...config.responses } as typeof commonErrors & R["responses"],
   });
