@@ -63,6 +63,9 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     // Runs after onError has produced the response for a thrown error too.
     const durationMs = performance.now() - started;
     c.header("X-Request-Id", requestId);
+    // Answers carry personal data: no browser, proxy or CDN may keep one,
+    // errors included. A route that means to be cached sets its own.
+    if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
     // `directory`: whether the tenant's shard came from the isolate's cache
     // (no D1 read) or from the directory database (its rows are in d1).
     const directory =
