@@ -5,9 +5,14 @@
  * 3.1 JSON Schema plus $ref resolution). test/openapi.test.ts keeps that file
  * identical to what /openapi.json serves (`npx vitest run test/openapi.test.ts -u`
  * rewrites it after an intended change), so this validates the served document.
+ * Then lints it with Spectral: the `spectral:oas` rules plus OWASP's API
+ * Security ruleset (@stoplight/spectral-owasp-ruleset), as configured in
+ * .spectral.mjs; any error fails (warnings are printed; README, Security,
+ * says which remain and why).
  * Also checks that the API reference's script (public/docs/scalar.js, a link
  * into node_modules) resolves, since the Worker's tests cannot see assets.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import SwaggerParser from "@apidevtools/swagger-parser";
@@ -31,6 +36,20 @@ const operations = Object.values(doc.paths).flatMap((item) => Object.values(item
 console.log(
   `openapi.json: valid OpenAPI ${doc.openapi} (${operations.length} operations, ${Object.keys(doc.components.schemas).length} schemas)`,
 );
+
+const spectral = spawnSync(
+  resolve(root, "node_modules/.bin/spectral"),
+  ["lint", file, "--ruleset", resolve(root, ".spectral.mjs"), "--fail-severity", "error", "--format", "text"],
+  { cwd: root, encoding: "utf8" },
+);
+const findings = `${spectral.stdout}${spectral.stderr}`.trim().split("\n").filter(Boolean);
+const errors = findings.filter((line) => / error /.test(line));
+const warnings = findings.filter((line) => / warning /.test(line));
+if (spectral.status !== 0 || errors.length > 0) {
+  console.error(`Spectral (spectral:oas + OWASP): ${errors.length} errors\n${findings.join("\n")}`);
+  process.exit(1);
+}
+console.log(`Spectral (spectral:oas + OWASP API Security): 0 errors, ${warnings.length} warnings`);
 
 for (const asset of ["public/docs/scalar.js", "public/docs/init.js"]) {
   const path = resolve(root, asset);

@@ -1,11 +1,18 @@
 /** Shapes of the admin routes (scaling.md, "Moving a tenant"): validation, types and OpenAPI from one place. */
 import { z } from "@hono/zod-openapi";
-import { successEnvelope, timestamp, uuid } from "../communications/schemas";
+import { count, id, successEnvelope, timestamp, uuid } from "../communications/schemas";
 import { MOVE_STATUSES } from "../shards/schema";
+
+/** Bounds of the shards listing, declared in the document (OWASP API4: every array has maxItems). */
+const MAX_SHARDS = 100;
+const MAX_TENANTS_PER_SHARD = 1_000_000;
 
 export const EXAMPLE_TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 
-const shardName = z.string().openapi({ description: "A shard: the name of its D1 binding.", example: "SHARD_1" });
+const shardName = z
+  .string()
+  .max(64)
+  .openapi({ description: "A shard: the name of its D1 binding.", example: "SHARD_1" });
 
 export const TenantParams = z.object({
   tenant_id: uuid().openapi({ param: { name: "tenant_id", in: "path" }, example: EXAMPLE_TENANT }),
@@ -15,17 +22,17 @@ export const MoveBody = z.strictObject({ to: shardName }).openapi("TenantMoveReq
 
 export const Move = z
   .object({
-    id: z.string().openapi({ description: "The move's id (its Workflow instance id)." }),
+    id: z.string().max(100).openapi({ description: "The move's id (its Workflow instance id)." }),
     status: z.enum(MOVE_STATUSES).openapi({
       description:
         "queued → copying → frozen (writes answer 503) → verifying → switched (served by `to`) → cleaning (source rows deleted) → done; failed leaves the tenant on `from`.",
     }),
     from: shardName,
     to: shardName,
-    copied: z.number().int().openapi({ description: "Rows copied so far (all tables, both passes)." }),
-    rows_read: z.number().int().openapi({ description: "D1 rows read by the move so far (both shards)." }),
-    rows_written: z.number().int().openapi({ description: "D1 rows written by the move so far (both shards)." }),
-    error: z.string().nullable(),
+    copied: count().openapi({ description: "Rows copied so far (all tables, both passes)." }),
+    rows_read: count().openapi({ description: "D1 rows read by the move so far (both shards)." }),
+    rows_written: count().openapi({ description: "D1 rows written by the move so far (both shards)." }),
+    error: z.string().max(1000).nullable(),
     created_at: timestamp,
     updated_at: timestamp,
   })
@@ -34,7 +41,7 @@ export type Move = z.infer<typeof Move>;
 
 export const TenantResponse = successEnvelope("TenantPlacement", {
   tenant: z.object({
-    tenant_id: z.string(),
+    tenant_id: id(),
     shard: shardName,
     frozen: z.boolean().openapi({ description: "In a move's final phase: writes answer 503 with Retry-After." }),
     move: Move.nullable().openapi({ description: "The tenant's latest move, if any." }),
@@ -44,17 +51,22 @@ export const TenantResponse = successEnvelope("TenantPlacement", {
 export const MoveResponse = successEnvelope("TenantMoveStarted", { move: Move });
 
 export const ShardsResponse = successEnvelope("Shards", {
-  shards: z.array(
-    z.object({
-      name: shardName,
-      tenants: z.array(
-        z.object({
-          tenant_id: z.string(),
-          communications: z.number().int().openapi({ description: "The tenant's communications on this shard." }),
-        }),
-      ),
-    }),
-  ),
+  shards: z
+    .array(
+      z.object({
+        name: shardName,
+        tenants: z
+          .array(
+            z.object({
+              tenant_id: id(),
+              communications: count().openapi({ description: "The tenant's communications on this shard." }),
+            }),
+          )
+          // Declared for clients and linters; a shard holds far fewer tenants.
+          .max(MAX_TENANTS_PER_SHARD),
+      }),
+    )
+    .max(MAX_SHARDS),
 });
 
 export const EXAMPLE_MOVE: Move = {

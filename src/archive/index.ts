@@ -8,7 +8,13 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { canReadTenant } from "../auth/principal";
 import { resolveTenant } from "../communications/access";
 import { BASE_PATH } from "../communications/routes";
-import { CommonQuery, Communication, CommunicationEvent, EXAMPLE_COMMUNICATION } from "../communications/schemas";
+import {
+  CommonQuery,
+  Communication,
+  CommunicationEvent,
+  EXAMPLE_COMMUNICATION,
+  MAX_EVENTS,
+} from "../communications/schemas";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { validationHook } from "../lib/validation";
@@ -19,6 +25,7 @@ import { archiveKey } from "./retention";
 const DateParams = z.object({
   date: z
     .string()
+    .max(10)
     .regex(/^\d{4}-\d{2}-\d{2}$/)
     .refine(
       (d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
@@ -28,7 +35,7 @@ const DateParams = z.object({
 
 /** One line of an archive: the communication as the API returns it, with its events. */
 export const ArchivedCommunication = z
-  .object({ ...Communication.shape, events: z.array(CommunicationEvent) })
+  .object({ ...Communication.shape, events: z.array(CommunicationEvent).max(MAX_EVENTS) })
   .openapi("ArchivedCommunication");
 
 export const archiveRoute = protectedRoute(
@@ -45,7 +52,14 @@ export const archiveRoute = protectedRoute(
     responses: {
       200: {
         description: "The archived day, NDJSON.",
-        headers: { "X-Request-Id": headerRef("X-Request-Id"), "Server-Timing": headerRef("Server-Timing") },
+        headers: {
+          "X-Request-Id": headerRef("X-Request-Id"),
+          "Server-Timing": headerRef("Server-Timing"),
+          "Cache-Control": headerRef("Cache-Control"),
+          "Access-Control-Allow-Origin": headerRef("Access-Control-Allow-Origin"),
+          "RateLimit-Policy": headerRef("RateLimit-Policy"),
+          "X-RateLimit-Limit": headerRef("X-RateLimit-Limit"),
+        },
         content: {
           "application/x-ndjson": {
             schema: ArchivedCommunication,

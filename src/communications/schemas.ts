@@ -7,6 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import { COMMUNICATION_TYPES, DIRECTIONS, STATUSES } from "../db/schema";
 import { LANGUAGES } from "../i18n/messages";
+import { MAX_FIELD_ERRORS, MAX_FIELD_LENGTH, MAX_MESSAGE_LENGTH } from "../lib/errors";
 import { lowerCaseUuid } from "../lib/uuid";
 
 const EXAMPLE_ID = "0195f3c2-6d1e-7b4a-9c3e-1a2b3c4d5e6f";
@@ -44,18 +45,23 @@ const optionalParam = <T extends z.ZodType>(schema: T) =>
 const optionalQuery = <T extends z.ZodType>(schema: T) =>
   optionalParam(schema).openapi({ param: { allowEmptyValue: true } });
 
-/** A UUID, kept in lower case (src/lib/uuid.ts says why). */
-export const uuid = () => z.uuid().overwrite(lowerCaseUuid);
-const isoDateTime = () => z.iso.datetime({ offset: true });
+/** A UUID, kept in lower case (src/lib/uuid.ts says why). The format fixes the length; stated for clients and linters. */
+export const uuid = () => z.uuid().overwrite(lowerCaseUuid).openapi({ maxLength: UUID_LENGTH });
+const UUID_LENGTH = 36;
+/** Longest date-time accepted: 2026-11-28T14:02:55.123456789+05:30 is 35 characters. */
+const MAX_DATE_TIME = 40;
+const isoDateTime = () => z.iso.datetime({ offset: true }).max(MAX_DATE_TIME);
 /**
  * A whole number written in decimal digits. `z.coerce.number()` would also
  * take "0x10", "1e1" or " 5 " (JavaScript's Number()); a page size is digits.
  */
 const decimalInt = (min: number, max: number) =>
-  z.preprocess(
-    (v) => (typeof v === "string" && /^\d{1,10}$/.test(v) ? Number(v) : v),
-    z.number().int().min(min).max(max),
-  );
+  z
+    .preprocess(
+      (v) => (typeof v === "string" && /^\d{1,10}$/.test(v) ? Number(v) : v),
+      z.number().int().min(min).max(max),
+    )
+    .openapi({ type: "integer", format: "int32", minimum: min, maximum: max });
 
 export const CommunicationType = z.enum(COMMUNICATION_TYPES).openapi("CommunicationType");
 export const Direction = z.enum(DIRECTIONS).openapi("Direction");
@@ -87,6 +93,11 @@ export const CommonQuery = z.object({ tenant_id: tenantIdParam, language: langua
 export const LanguageQuery = z.object({ language: languageParam });
 
 export const MAX_PAGE = 1000;
+export const MAX_LIMIT = 100;
+const MAX_CURSOR_LENGTH = 200;
+const MAX_CONTENT_LENGTH = 100_000;
+/** Events returned for one communication at most (src/communications/queries.ts). */
+export const MAX_EVENTS = 1000;
 
 export const ListQuery = CommonQuery.extend({
   page: optionalQuery(decimalInt(1, MAX_PAGE)).openapi({
@@ -95,13 +106,13 @@ export const ListQuery = CommonQuery.extend({
     default: 1,
     example: 1,
   }),
-  limit: optionalQuery(decimalInt(1, 100)).openapi({
+  limit: optionalQuery(decimalInt(1, MAX_LIMIT)).openapi({
     param: { name: "limit", in: "query" },
     description: "Items per page (1-100, default 10).",
     default: 10,
     example: 10,
   }),
-  cursor: optionalQuery(z.string().max(200)).openapi({
+  cursor: optionalQuery(z.string().max(MAX_CURSOR_LENGTH)).openapi({
     param: { name: "cursor", in: "query" },
     description:
       "Opaque `next_cursor` of a previous page. Stable under concurrent inserts; cannot be combined with `page`.",
@@ -154,7 +165,7 @@ const Attachment = z
     name: shortText(255).optional(),
     type: shortText(255).optional(),
     url: z.url({ protocol: /^https?$/ }).max(2048),
-    size: z.number().int().min(0).optional(),
+    size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ format: "int64" }).optional(),
   })
   .openapi("Attachment");
 
@@ -225,7 +236,7 @@ export const CreateBody = z
     type: CommunicationType,
     direction: Direction.default("outbound"),
     status: Status.default("sent"),
-    content: z.string().max(100_000).nullish(),
+    content: z.string().max(MAX_CONTENT_LENGTH).nullish(),
     communication_details: CommunicationDetails.default({}),
   })
   .openapi("CreateCommunication", { example: EXAMPLE_CREATE });
@@ -262,20 +273,29 @@ export const IdempotencyHeaders = z.object({
   }),
 });
 
-export const timestamp = z.string().openapi({ format: "date-time", example: "2026-11-28T14:02:55.120Z" });
+export const timestamp = z
+  .string()
+  .max(MAX_DATE_TIME)
+  .openapi({ format: "date-time", example: "2026-11-28T14:02:55.120Z" });
+/** Ids in responses: UUIDs as stored (lower case). */
+export const id = (example?: string) => z.string().max(UUID_LENGTH).openapi({ format: "uuid", example });
+/** Largest value of a count in a response (int32, as D1 returns it). */
+const MAX_INT32 = 2_147_483_647;
+export const count = () => z.number().int().min(0).max(MAX_INT32).openapi({ format: "int32" });
+const localised = () => z.string().max(MAX_MESSAGE_LENGTH);
 
 export const Communication = z
   .object({
-    id: z.string().openapi({ format: "uuid", example: EXAMPLE_ID }),
-    tenant_id: z.string().openapi({ format: "uuid", example: EXAMPLE_TENANT }),
-    customer_id: z.string().openapi({ format: "uuid", example: EXAMPLE_CUSTOMER }),
-    delivery_id: z.string().nullable().openapi({ format: "uuid", example: EXAMPLE_DELIVERY }),
+    id: id(EXAMPLE_ID),
+    tenant_id: id(EXAMPLE_TENANT),
+    customer_id: id(EXAMPLE_CUSTOMER),
+    delivery_id: id(EXAMPLE_DELIVERY).nullable(),
     type: CommunicationType,
     direction: Direction,
     status: Status,
-    content: z.string().nullable(),
+    content: z.string().max(MAX_CONTENT_LENGTH).nullable(),
     communication_details: z.record(z.string(), z.unknown()),
-    created_by: z.string(),
+    created_by: z.string().max(255),
     created_at: timestamp,
     updated_at: timestamp,
   })
@@ -294,8 +314,8 @@ export const EXAMPLE_COMMUNICATION: Communication = {
 
 export const CommunicationEvent = z
   .object({
-    id: z.string().openapi({ format: "uuid" }),
-    communication_id: z.string().openapi({ format: "uuid" }),
+    id: id(),
+    communication_id: id(),
     from_status: Status,
     status: Status,
     occurred_at: timestamp,
@@ -306,29 +326,33 @@ export const CommunicationEvent = z
 
 export const successEnvelope = <T extends z.ZodRawShape>(name: string, shape: T) =>
   z
-    .object({ success: z.literal(true), message: z.string().openapi({ description: "Localised." }), ...shape })
+    .object({ success: z.literal(true), message: localised().openapi({ description: "Localised." }), ...shape })
     .openapi(name);
 
 export const ListResponse = successEnvelope("CommunicationList", {
-  communications: z.array(Communication),
-  total: z.number().int().openapi({ description: "Matching communications across all pages." }),
-  page: z.number().int().nullable().openapi({ description: "The page served; null when `cursor` was used." }),
-  limit: z.number().int(),
-  total_pages: z.number().int(),
+  communications: z.array(Communication).max(MAX_LIMIT),
+  total: count().openapi({ description: "Matching communications across all pages." }),
+  page: count().nullable().openapi({ description: "The page served; null when `cursor` was used." }),
+  limit: count(),
+  total_pages: count(),
   next_cursor: z
     .string()
+    .max(MAX_CURSOR_LENGTH)
     .nullable()
     .openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
 });
 export const ItemResponse = successEnvelope("CommunicationItem", { communication: Communication });
-export const EventsResponse = successEnvelope("CommunicationEvents", { events: z.array(CommunicationEvent) });
+export const EventsResponse = successEnvelope("CommunicationEvents", {
+  events: z.array(CommunicationEvent).max(MAX_EVENTS),
+});
 
 export const ErrorResponse = z
   .object({
     success: z.literal(false),
-    message: z.string().openapi({ description: "Localised.", example: "Unauthorized" }),
+    message: localised().openapi({ description: "Localised.", example: "Unauthorized" }),
     errors: z
-      .array(z.object({ field: z.string(), message: z.string() }))
+      .array(z.object({ field: z.string().max(MAX_FIELD_LENGTH), message: localised() }))
+      .max(MAX_FIELD_ERRORS)
       .optional()
       .openapi({ description: "Present on validation errors: each offending field and what is wrong (localised)." }),
   })

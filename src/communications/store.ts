@@ -47,7 +47,7 @@ import {
 import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/uuid";
 import { listIndex } from "./access-path";
 import { claimKey, type IdempotencyKey, isKeyConflict, readKey } from "./idempotency";
-import type { Communication, CreateBody, ListQuery, StatusUpdateBody } from "./schemas";
+import { type Communication, type CreateBody, type ListQuery, MAX_EVENTS, type StatusUpdateBody } from "./schemas";
 import { applies } from "./transitions";
 
 export interface Scope {
@@ -429,7 +429,7 @@ export class CommunicationStore {
           sql`CASE ${communicationEvents.from_status} WHEN 'sent' THEN 0 WHEN 'delivered' THEN 1 ELSE 2 END`,
           asc(communicationEvents.id),
         )
-        .limit(1000),
+        .limit(MAX_EVENTS),
     ]);
     return found.length ? events.map(toEvent) : undefined;
   }

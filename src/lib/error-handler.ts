@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env";
 import { translate } from "../i18n/messages";
-import { ApiError } from "./errors";
+import { ApiError, MAX_FIELD_ERRORS, MAX_FIELD_LENGTH } from "./errors";
 import { log } from "./logger";
 
 /** Hono's own exceptions (body limit, JSON parsing, media type gate) mapped to our codes. */
@@ -65,11 +65,14 @@ export function errorResponse(err: unknown, c: Context<AppEnv>): Response {
   const body = {
     success: false as const,
     message: translate(lang, apiError.code),
+    // Bounded as the document declares: a body with thousands of unknown keys
+    // answers with the first MAX_FIELD_ERRORS, and a field path (which echoes
+    // the caller's keys) is cut at MAX_FIELD_LENGTH.
     ...(apiError.errors && {
-      errors: apiError.errors.map((e) => ({
-        field: e.field,
-        message: translate(lang, e.message, { field: e.field, ...e.params }),
-      })),
+      errors: apiError.errors.slice(0, MAX_FIELD_ERRORS).map((e) => {
+        const field = e.field.slice(0, MAX_FIELD_LENGTH);
+        return { field, message: translate(lang, e.message, { field, ...e.params }) };
+      }),
     }),
   };
   return c.json(body, apiError.status, apiError.headers);

@@ -1,6 +1,12 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { MessageKey, MessageParams } from "../i18n/messages";
 
+/** Localised envelope messages are short sentences; a field name in them is capped at MAX_FIELD_LENGTH. */
+export const MAX_MESSAGE_LENGTH = 1000;
+export const MAX_FIELD_LENGTH = 256;
+/** Field errors listed in one 400 at most (the first ones). */
+export const MAX_FIELD_ERRORS = 100;
+
 /** One entry of the `errors` array of a 400: a field path and what is wrong with it. */
 export interface FieldError {
   field: string;

@@ -24,7 +24,10 @@ export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] 
       "**Envelope**: success `{success: true, message, ...}`, errors `{success: false, message, errors?}`; empty query parameters (`customer_id=`) mean not given.",
     ].join("\n"),
   },
-  servers: [{ url: "/" }],
+  // Public: the API is called by the platform's apps and by customers' devices.
+  servers: [
+    { url: "/", description: "This deployment (production, or local under wrangler dev)", "x-internal": false },
+  ],
   tags: [
     { name: TAG, description: "Log, list and track customer communications." },
     { name: ADMIN_TAG, description: "Shards and tenant moves; system administrators only." },
@@ -38,7 +41,7 @@ export function registerDocumentComponents(registry: OpenAPIHono["openAPIRegistr
     in: "header",
     required: false,
     description: `Used when \`language\` is absent: the first of ${LANGUAGES.join(", ")} (or ckb, for ku) in the list wins; otherwise en.`,
-    schema: { type: "string" },
+    schema: { type: "string", maxLength: 1024 },
     example: "ar, en;q=0.8",
   });
   registry.registerComponent("parameters", "D1Bookmark", {
@@ -49,17 +52,24 @@ export function registerDocumentComponents(registry: OpenAPIHono["openAPIRegistr
       "Bookmark from a previous response (`<shard>:<D1 bookmark>`): this read sees at least that write, from any replica of the tenant's shard. Malformed: 400.",
     schema: { type: "string", maxLength: 256, pattern: BOOKMARK_PATTERN },
   });
+  registry.registerComponent("securitySchemes", "adminBearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description:
+      "The bearer token of a system administrator (`is_system_admin: true`), verified exactly as bearerAuth (RFC8725 hardening, same keys); admin routes refuse every other caller with 403.",
+  });
   registry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
     description:
-      "HS256 (JWT_SECRET) or RS256/ES256/EdDSA from JWKS_URL; claims sub, exp, tenant_id, permissions, role.",
+      "HS256 (JWT_SECRET, at least 32 bytes) or RS256/ES256/EdDSA from JWKS_URL (then JWT_ISSUER and JWT_AUDIENCE are required); claims sub, exp, tenant_id, permissions, role. Verified per RFC8725 (JSON Web Token Best Current Practices): algorithms pinned per mode, exp required, iss/aud checked.",
   });
-  const header = (description: string, required: boolean, example: string) => ({
+  const header = (description: string, required: boolean, example: string, maxLength = 256) => ({
     description,
     required,
-    schema: { type: "string" as const },
+    schema: { type: "string" as const, maxLength },
     example,
   });
   registry.registerComponent(
@@ -94,7 +104,37 @@ export function registerDocumentComponents(registry: OpenAPIHono["openAPIRegistr
     "WWW-Authenticate",
     header("Bearer challenge.", true, 'Bearer error="invalid_token"'),
   );
-  registry.registerComponent("headers", "Retry-After", header("Seconds to wait before retrying.", true, "10"));
+  registry.registerComponent("headers", "Retry-After", header("Seconds to wait before retrying.", true, "10", 10));
+  registry.registerComponent(
+    "headers",
+    "Cache-Control",
+    header("`no-store`: answers carry personal data and are never cached.", true, "no-store", 64),
+  );
+  registry.registerComponent(
+    "headers",
+    "Access-Control-Allow-Origin",
+    header(
+      "The request's Origin, when it is one of CORS_ORIGINS (or CORS_ORIGINS is `*`); absent otherwise.",
+      false,
+      "https://dashboard.example.com",
+      2048,
+    ),
+  );
+  registry.registerComponent(
+    "headers",
+    "RateLimit-Policy",
+    header(
+      'The buckets this request counts in (draft-ietf-httpapi-ratelimit-headers): the caller\'s own ("user"), then their tenant\'s staff ("tenant") or customers ("customers") bucket; `q` requests per `w` seconds. Present once the caller passed authentication and the permission check.',
+      false,
+      '"user";q=300;w=10, "tenant";q=1000;w=10',
+    ),
+  );
+  registry.registerComponent("headers", "X-RateLimit-Limit", {
+    description: "Requests the caller may make per 10 seconds (their own bucket). Present with RateLimit-Policy.",
+    required: false,
+    schema: { type: "integer" as const, format: "int32", minimum: 1, maximum: 1_000_000_000 },
+    example: 300,
+  });
   registry.registerComponent(
     "headers",
     "Idempotent-Replayed",

@@ -15,6 +15,11 @@ const everyResponse = {
   "X-Request-Id": headerRef("X-Request-Id"),
   "Server-Timing": headerRef("Server-Timing"),
   "x-d1-bookmark": headerRef("x-d1-bookmark"),
+  "Cache-Control": headerRef("Cache-Control"),
+  "Access-Control-Allow-Origin": headerRef("Access-Control-Allow-Origin"),
+  // Set by src/middleware/rate-limit.ts once the caller passed the permission check.
+  "RateLimit-Policy": headerRef("RateLimit-Policy"),
+  "X-RateLimit-Limit": headerRef("X-RateLimit-Limit"),
 };
 
 interface NamedExample {

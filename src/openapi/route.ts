@@ -20,6 +20,8 @@ const parameters = [{ $ref: "#/components/parameters/AcceptLanguage" }];
 const readParameters = [...parameters, { $ref: "#/components/parameters/D1Bookmark" }];
 
 const security = [{ bearerAuth: [] }];
+/** Admin routes name their own scheme (a system administrator's token), as OWASP API5 asks: same verification. */
+const adminSecurity = [{ adminBearerAuth: [] }];
 
 export const TAG = "Customer Communications";
 export const ADMIN_TAG = "Administration";
@@ -40,7 +42,7 @@ export const protectedRoute = <const R extends OperationConfig>(
   createRoute({
     ...config,
     tags: [tag],
-    security,
+    security: tag === ADMIN_TAG ? adminSecurity : security,
     parameters: reads ? readParameters : parameters,
     middleware: [requireAuth, allow(rule), rateLimit] as const,
     responses: { ...commonErrors, ...config.responses } as typeof commonErrors & R["responses"],
