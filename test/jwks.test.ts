@@ -42,11 +42,16 @@ async function signingKey(alg: Alg, kid = `${alg}-${crypto.randomUUID()}`): Prom
   return { alg, kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: "sig" } };
 }
 
-const viewerClaims = (tenant = newTenant()): JWTPayload => ({
+/** JWKS mode requires an issuer and an audience (RFC 8725 3.9-3.11); every JWKS request here has both. */
+const ISSUER = "https://auth.example.com/";
+const AUDIENCE = "customer-communications";
+
+const tenantClaims = (tenant = newTenant()): JWTPayload => ({
   tenant_id: tenant,
   role: "dispatcher",
   permissions: ["view:tenant"],
 });
+const viewerClaims = (tenant = newTenant()): JWTPayload => ({ ...tenantClaims(tenant), iss: ISSUER, aud: AUDIENCE });
 
 async function sign(
   key: SigningKey,
@@ -82,7 +87,12 @@ function jwksEndpoint(keys: JWK[], opts: { latencyMs?: number } = {}) {
   return { url, state };
 }
 
-const send = (token: string | undefined, vars: Partial<Env>, query = "") => call(query, { token, env: vars });
+/** JWKS requests get the issuer and audience that JWKS mode requires, unless a test says otherwise. */
+const send = (token: string | undefined, vars: Partial<Env>, query = "") =>
+  call(query, {
+    token,
+    env: { ...(vars.JWKS_URL?.trim() ? { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE } : {}), ...vars },
+  });
 
 const INVALID_TOKEN = { success: false, message: "Invalid or expired access token" };
 
@@ -351,6 +361,94 @@ describe("key rotation and endpoint failures", () => {
   });
 });
 
+describe("the key set is shared as data, never as a promise (issue 11)", () => {
+  it("a first fetch that never completes (its request gone) does not hold up later requests", async () => {
+    const key = await signingKey("RS256");
+    const url = `https://issuer-${crypto.randomUUID()}.test/jwks`;
+    let fetches = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server.use(
+      http.get(url, async () => {
+        fetches++;
+        // The first fetch hangs, as one does when the request that started it
+        // was cancelled: nothing will ever settle it.
+        if (fetches === 1) {
+          await gate;
+          return HttpResponse.error();
+        }
+        return HttpResponse.json({ keys: [key.jwk] });
+      }),
+    );
+    const abandoned = send(await sign(key), { JWKS_URL: url });
+    await vi.waitFor(() => expect(fetches).toBe(1));
+
+    // The next request waits a moment for that fetch, then fetches for itself.
+    const next = await send(await sign(key), { JWKS_URL: url });
+    expect(next.status, next.text).toBe(200);
+    expect(fetches).toBe(2);
+    // And everyone after it is served from the keys it fetched.
+    const later = await Promise.all(Array.from({ length: 5 }, async () => send(await sign(key), { JWKS_URL: url })));
+    for (const r of later) expect(r.status, r.text).toBe(200);
+    expect(fetches).toBe(2);
+
+    release();
+    await abandoned;
+  });
+
+  it("the background refresh runs under the request's waitUntil: done when the request's work is", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+    const k1 = await signingKey("RS256", "old");
+    const k2 = await signingKey("RS256", "new");
+    const { url, state } = jwksEndpoint([k1.jwk], { latencyMs: 100 });
+    expect((await send(await sign(k1), { JWKS_URL: url })).status).toBe(200);
+
+    state.keys = [k2.jwk]; // k1 retired
+    vi.setSystemTime(Date.now() + 11 * 60_000);
+    // send() returns once the request's waitUntil work is done: the refresh included.
+    expect((await send(await sign(k1), { JWKS_URL: url })).status).toBe(200);
+    expect(state.fetches).toBe(2);
+    expect((await send(await sign(k1), { JWKS_URL: url })).status).toBe(401);
+    expect((await send(await sign(k2), { JWKS_URL: url })).status).toBe(200);
+  });
+
+  it("cached keys expire after an hour: with the endpoint down, 503 rather than a key that may be revoked", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+    const key = await signingKey("ES256");
+    const { url, state } = jwksEndpoint([key.jwk]);
+    expect((await send(await sign(key), { JWKS_URL: url })).status).toBe(200);
+    state.down = "500";
+    vi.setSystemTime(Date.now() + 59 * 60_000);
+    expect((await send(await sign(key), { JWKS_URL: url })).status).toBe(200); // stale, still within the hour
+    vi.setSystemTime(Date.now() + 2 * 60_000);
+    const res = await send(await sign(key), { JWKS_URL: url });
+    expect(res.status, res.text).toBe(503);
+    expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+
+    state.down = false;
+    vi.setSystemTime(Date.now() + 31_000);
+    expect((await send(await sign(key), { JWKS_URL: url })).status).toBe(200);
+  });
+});
+
+describe("JWKS mode requires an issuer and an audience (RFC 8725 3.9-3.11)", () => {
+  it.each([
+    ["no JWT_AUDIENCE", { JWT_ISSUER: ISSUER, JWT_AUDIENCE: "" }],
+    ["no JWT_ISSUER", { JWT_ISSUER: "", JWT_AUDIENCE: AUDIENCE }],
+    ["neither (blank)", { JWT_ISSUER: " ", JWT_AUDIENCE: " " }],
+  ])("%s: refused as not configured, logged, and the key set is never fetched", async (_name, vars) => {
+    const key = await signingKey("RS256");
+    const { url, state } = jwksEndpoint([key.jwk]);
+    const res = await send(await sign(key), { JWKS_URL: url, ...vars });
+    expect(res.status).toBe(500);
+    expect(res.json).toEqual({ success: false, message: "Authentication is not configured on this server" });
+    expect(errorLog).toHaveBeenCalledWith(expect.stringContaining("without JWT_ISSUER and JWT_AUDIENCE"));
+    expect(state.fetches).toBe(0);
+  });
+});
+
 describe("issuer and audience", () => {
   const vars = { JWT_ISSUER: "https://auth.example.com/", JWT_AUDIENCE: "customer-communications" };
 
@@ -364,7 +462,7 @@ describe("issuer and audience", () => {
   ])("JWKS mode, %s -> %i", async (_name, claims, status) => {
     const key = await signingKey("RS256");
     const { url } = jwksEndpoint([key.jwk]);
-    const res = await send(await sign(key, { ...viewerClaims(), ...claims }), { JWKS_URL: url, ...vars });
+    const res = await send(await sign(key, { ...tenantClaims(), ...claims }), { JWKS_URL: url, ...vars });
     expect(res.status, res.text).toBe(status);
   });
 
@@ -373,12 +471,43 @@ describe("issuer and audience", () => {
     ["wrong iss", { iss: "https://evil.example.com/", aud: vars.JWT_AUDIENCE }, 401],
     ["no aud", { iss: vars.JWT_ISSUER }, 401],
   ])("HS256 mode, %s -> %i", async (_name, claims, status) => {
-    const token = await new SignJWT({ ...viewerClaims(), ...claims })
+    const token = await new SignJWT({ ...tenantClaims(), ...claims })
       .setProtectedHeader({ alg: "HS256" })
       .setSubject("user-1")
       .setExpirationTime("10m")
       .sign(new TextEncoder().encode(env.JWT_SECRET));
     expect((await send(token, vars)).status).toBe(status);
+  });
+});
+
+describe("HS256 secrets shorter than 32 bytes are refused (RFC 7518 3.2)", () => {
+  const token = (secret: string) =>
+    new SignJWT(tenantClaims())
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("user-1")
+      .setExpirationTime("10m")
+      .sign(new TextEncoder().encode(secret));
+
+  it.each([
+    ["31 ASCII bytes", "a".repeat(31)],
+    ["15 two-byte characters (30 bytes)", "ك".repeat(15)],
+    ["a short word", "secret"],
+  ])("%s: refused as not configured, logged", async (_name, secret) => {
+    const res = await send(await token(secret), { JWT_SECRET: secret, JWKS_URL: "" });
+    expect(res.status).toBe(500);
+    expect(res.json).toEqual({ success: false, message: "Authentication is not configured on this server" });
+    expect(errorLog).toHaveBeenCalledWith(expect.stringContaining("JWT_SECRET is shorter than 32 bytes"));
+  });
+
+  it.each([
+    ["32 ASCII bytes", "b".repeat(32)],
+    ["16 two-byte characters (32 bytes)", "ك".repeat(16)],
+  ])("%s: accepted", async (_name, secret) => {
+    expect((await send(await token(secret), { JWT_SECRET: secret, JWKS_URL: "" })).status).toBe(200);
+  });
+
+  it("the secrets the project itself uses are long enough", () => {
+    expect(new TextEncoder().encode(env.JWT_SECRET).byteLength).toBeGreaterThanOrEqual(32);
   });
 });
 

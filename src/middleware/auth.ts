@@ -11,7 +11,9 @@ import type { AuthedEnv } from "../env";
 import { forbidden } from "../lib/errors";
 
 export const requireAuth = createMiddleware<AuthedEnv>(async (c, next) => {
-  const principal = await authenticate(config(c.env).auth, bearerToken(c.req.header("authorization")));
+  const principal = await authenticate(config(c.env).auth, bearerToken(c.req.header("authorization")), (promise) =>
+    c.executionCtx.waitUntil(promise),
+  );
   c.set("principal", principal);
   await next();
 });
