@@ -6,6 +6,7 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
+import { vi } from "vitest";
 import worker from "../src/index";
 import { shardBinding, shardNames } from "../src/shards/config";
 import { assertConforms } from "./openapi-contract";
@@ -90,6 +91,35 @@ export async function call(path: string, opts: CallOptions = {}) {
   }
   assertConforms({ method, url, status: res.status, headers: res.headers, text, json });
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/** A request's D1 figures, as its log line states them. */
+export interface D1Cost {
+  queries: number;
+  read: number;
+  written: number;
+}
+
+/**
+ * call(), plus the request's D1 figures from its log line (the `d1` field).
+ * Server-Timing shows row counts to staff only, so a customer's cost is read here.
+ */
+export async function callMeasured(path: string, opts: CallOptions = {}) {
+  const spy = vi.isMockFunction(console.log) ? console.log : vi.spyOn(console, "log");
+  const mock = spy as unknown as { mock: { calls: unknown[][] } };
+  const before = mock.mock.calls.length;
+  const res = await call(path, opts);
+  const lines = mock.mock.calls.slice(before).map(([line]) => {
+    try {
+      return JSON.parse(String(line));
+    } catch {
+      return undefined;
+    }
+  });
+  const logged = lines.findLast((l) => l?.msg === "request")?.d1;
+  if (!logged) throw new Error(`no request log line for ${path}`);
+  const d1: D1Cost = { queries: logged.queries, read: logged.rows_read, written: logged.rows_written };
+  return { ...res, d1 };
 }
 
 async function fetchWithEnv(request: Request, overrides: Partial<Env>) {

@@ -27,6 +27,7 @@ import {
   getTableColumns,
   gt,
   gte,
+  inArray,
   isNull,
   lt,
   type Query,
@@ -408,17 +409,24 @@ export class CommunicationStore {
 
   /** The communication's applied status changes, oldest first; undefined when not visible. */
   async events(id: string) {
+    const visible = this.db
+      .select({ id: communications.id })
+      .from(communications)
+      .where(this.visible(eq(communications.id, id)))
+      .limit(1);
     const [found, events] = await this.db.batch([
-      this.db
-        .select({ id: communications.id })
-        .from(communications)
-        .where(this.visible(eq(communications.id, id)))
-        .limit(1),
+      visible,
       this.db
         .select()
         .from(communicationEvents)
         .where(
-          and(eq(communicationEvents.tenant_id, this.scope.tenantId), eq(communicationEvents.communication_id, id)),
+          and(
+            eq(communicationEvents.tenant_id, this.scope.tenantId),
+            // Events are read only for a communication the caller may see: the
+            // id comes out of the visibility lookup, which drives the index
+            // walk, so an invisible one reads no event (one round trip either way).
+            inArray(communicationEvents.communication_id, visible),
+          ),
         )
         // Application order. Event ids are UUIDv7 minted by whichever request
         // applied the change, so two changes in one millisecond (or from two

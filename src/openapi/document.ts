@@ -85,7 +85,7 @@ export function registerDocumentComponents(registry: OpenAPIHono["openAPIRegistr
     "headers",
     "Server-Timing",
     header(
-      "D1 time and rows of this request, and the total.",
+      "Time of this request (`total`); for staff (view:tenant, manage:operations:tenant, system administrators) also its D1 time, queries and rows. Other callers get no row counts: they would tell whether a row they may not see exists.",
       true,
       'd1;dur=1.2;desc="2 queries, 11 rows read, 0 rows written", total;dur=3.4',
     ),
