@@ -1,5 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { call, callers, communicationBody, countRows, countSql, newTenant, runScheduled } from "./helpers";
+import {
+  call,
+  callers,
+  communicationBody,
+  countRows,
+  countSql,
+  newTenant,
+  runScheduled,
+  shardOf,
+  tenantShard,
+} from "./helpers";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -298,6 +308,110 @@ describe("expiry and the scheduled purge", () => {
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 2 * DAY_MS });
     await runScheduled();
     expect(await keyCount(tenant)).toBe(0);
+    expect(await rowCount(tenant)).toBe(1);
+  });
+});
+
+describe("the same request, the race, and a vanished record (issue 11)", () => {
+  beforeEach(() => {
+    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it.each([
+    ["delivery_id", { delivery_id: null }, { delivery_id: undefined }],
+    ["content", { content: null }, { content: undefined }],
+    ["both, the other way round", { delivery_id: undefined, content: undefined }, { delivery_id: null, content: null }],
+  ])("%s: null and absent are the same request (a replay, not a 409)", async (_name, first, second) => {
+    const tenant = newTenant();
+    const admin = await callers(tenant).admin();
+    const key = crypto.randomUUID();
+    const body = communicationBody();
+    const a = await post(admin, key, { ...body, ...first });
+    const b = await post(admin, key, { ...body, ...second });
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(b.headers.get("idempotent-replayed")).toBe("true");
+    expect(b.json.communication).toEqual(a.json.communication);
+    expect(await rowCount(tenant)).toBe(1);
+  });
+
+  it("an explicit value still differs from null: 409", async () => {
+    const admin = await callers(newTenant()).admin();
+    const key = crypto.randomUUID();
+    const body = communicationBody({ delivery_id: null });
+    expect((await post(admin, key, body)).status).toBe(201);
+    expect((await post(admin, key, { ...body, delivery_id: crypto.randomUUID() })).status).toBe(409);
+  });
+
+  /**
+   * The real local D1, except that reads of idempotency_keys in the sessions
+   * `stale(n)` picks (n counts sessions opened, from 1) answer as a replica
+   * that has not seen the other request's record yet: no rows.
+   */
+  function lagging(real: D1Database, stale: (n: number) => boolean) {
+    let opened = 0;
+    const staleSession = (session: D1DatabaseSession) => ({
+      prepare(sql: string) {
+        if (!/^\s*select[\s\S]*from "idempotency_keys"/i.test(sql)) return session.prepare(sql);
+        const empty = {
+          bind: () => empty,
+          all: async () => ({ results: [], success: true, meta: { rows_read: 0, rows_written: 0, duration: 0 } }),
+        };
+        return empty;
+      },
+      batch: (statements: D1PreparedStatement[]) => session.batch(statements),
+      getBookmark: () => session.getBookmark(),
+    });
+    return {
+      withSession(constraint?: string) {
+        opened++;
+        const session = real.withSession(constraint as D1SessionConstraint);
+        return stale(opened) ? staleSession(session) : session;
+      },
+    } as unknown as D1Database;
+  }
+
+  it("the losing side of a race reads the winner's record from the primary: a replay, not a 500", async () => {
+    const tenant = newTenant();
+    const admin = await callers(tenant).admin();
+    const key = crypto.randomUUID();
+    const body = communicationBody();
+    const winner = await post(admin, key, body);
+    expect(winner.status).toBe(201);
+    // The loser's own session (the first opened) lags; a session started at the primary does not.
+    const loser = await call("", {
+      method: "POST",
+      token: admin,
+      body,
+      headers: { "Idempotency-Key": key },
+      env: { [(await shardOf(tenant)) as string]: lagging(await tenantShard(tenant), (n) => n === 1) },
+    });
+    expect(loser.status, loser.text).toBe(201);
+    expect(loser.headers.get("idempotent-replayed")).toBe("true");
+    expect(loser.json.communication).toEqual(winner.json.communication);
+    expect(await rowCount(tenant)).toBe(1);
+  });
+
+  it("a record that vanished between the conflict and the read: 503 with Retry-After, nothing written", async () => {
+    const tenant = newTenant();
+    const admin = await callers(tenant).admin();
+    const key = crypto.randomUUID();
+    const body = communicationBody();
+    expect((await post(admin, key, body)).status).toBe(201);
+    const res = await call("", {
+      method: "POST",
+      token: admin,
+      body,
+      headers: { "Idempotency-Key": key },
+      env: { [(await shardOf(tenant)) as string]: lagging(await tenantShard(tenant), () => true) },
+    });
+    expect(res.status, res.text).toBe(503);
+    expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(res.json).toEqual({
+      success: false,
+      message: "The service is temporarily unavailable, please try again later",
+    });
     expect(await rowCount(tenant)).toBe(1);
   });
 });

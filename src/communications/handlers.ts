@@ -6,7 +6,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AuthedEnv } from "../env";
 import { type MessageKey, translate } from "../i18n/messages";
-import { ApiError, badRequest, notFound } from "../lib/errors";
+import { ApiError, badRequest, notFound, unavailable } from "../lib/errors";
 import { type Access, tenantDb } from "../shards/tenant-db";
 import { manageScope, readScope } from "./access";
 import { decodeCursor, encodeCursor } from "./cursor";
@@ -57,7 +57,9 @@ export const create: RouteHandler<typeof createCommunicationRoute, AuthedEnv> = 
   const key = c.req.valid("header")["idempotency-key"];
   const result = await store.create(body, principal.userId, key ? await idempotencyKey(key, body) : undefined);
   if (result.outcome === "key_conflict") throw new ApiError(409, "idempotency_conflict");
-  if (result.outcome === "key_vanished") throw new Error("idempotency key vanished between insert and read");
+  // The record expired and was purged between our insert and our read: a
+  // retry will either claim the key afresh or find the new holder.
+  if (result.outcome === "key_vanished") throw unavailable();
   if (result.outcome === "replayed") c.header("Idempotent-Replayed", "true");
   return c.json({ success: true as const, message: message(c, "create_ok"), communication: result.communication }, 201);
 };

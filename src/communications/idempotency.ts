@@ -32,10 +32,19 @@ function canonicalJson(value: unknown): string {
   );
 }
 
+/**
+ * The request as it is stored: the validated body (defaults applied) without
+ * its null fields, so that `"delivery_id": null` and no `delivery_id` (both
+ * stored as NULL) are the same request. Top level only: nested JSON
+ * (communication_details) is stored as given, so a null in it is content.
+ */
+const normalised = (body: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null && v !== undefined));
+
 /** The key with the fingerprint of the (validated) body it was sent with. */
-export const idempotencyKey = async (key: string, body: unknown): Promise<IdempotencyKey> => ({
+export const idempotencyKey = async (key: string, body: Record<string, unknown>): Promise<IdempotencyKey> => ({
   key,
-  requestHash: await sha256Hex(canonicalJson(body)),
+  requestHash: await sha256Hex(canonicalJson(normalised(body))),
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();

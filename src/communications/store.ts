@@ -354,7 +354,9 @@ export class CommunicationStore {
     } catch (err) {
       if (!isKeyConflict(err)) throw err;
     }
-    const existing = await readKey(this.db, this.scope.tenantId, idempotency.key);
+    // Another request holds the key. Its record was committed on the primary,
+    // which a replica may not show yet: read it there.
+    const existing = await readKey(this.db.primary(), this.scope.tenantId, idempotency.key);
     if (!existing) return { outcome: "key_vanished" };
     if (existing.request_hash !== idempotency.requestHash) return { outcome: "key_conflict" };
     return { outcome: "replayed", communication: existing.communication as Communication };

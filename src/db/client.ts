@@ -12,7 +12,7 @@
  * @see https://developers.cloudflare.com/d1/best-practices/read-replication/
  * @see https://developers.cloudflare.com/d1/best-practices/retry-queries/
  */
-import { drizzle } from "drizzle-orm/d1";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { tenantFrozen, unavailable } from "../lib/errors";
 
 export interface DbStats {
@@ -173,7 +173,19 @@ class InstrumentedD1 {
   }
 }
 
-export type Database = ReturnType<typeof createDb>;
+export type Database = DrizzleD1Database & {
+  /** The instrumented session under Drizzle (stats, retries of reads), for statements sent as is. */
+  $client: D1Database;
+  /** Latest bookmark of the session, for the x-d1-bookmark response header. */
+  bookmark: () => string | null;
+  stats: DbStats;
+  /**
+   * A fresh session that starts at the primary: for reading a row another
+   * request has just written, which the request's own session (possibly on a
+   * replica, or past a failed write that returned no bookmark) may not see yet.
+   */
+  primary: () => Database;
+};
 
 /**
  * Open the request's database. `bookmark` is the caller's x-d1-bookmark
@@ -181,7 +193,7 @@ export type Database = ReturnType<typeof createDb>;
  * may also be a session constraint ("first-primary"). Without either, the
  * first query may go to any replica ("first-unconstrained").
  */
-export function createDb(binding: D1Database, bookmark: string | undefined, stats: DbStats) {
+export function createDb(binding: D1Database, bookmark: string | undefined, stats: DbStats): Database {
   const session =
     typeof binding.withSession === "function" ? binding.withSession(bookmark ?? "first-unconstrained") : binding;
   const client = new InstrumentedD1(session, stats);
@@ -190,5 +202,10 @@ export function createDb(binding: D1Database, bookmark: string | undefined, stat
   // which this service does not use, and drizzle() would rebuild its
   // relations config on every request (about 2% of a list's CPU in the bench).
   const orm = drizzle(client as unknown as D1Database);
-  return Object.assign(orm, { bookmark: () => client.bookmark(), stats });
+  return Object.assign(orm, {
+    bookmark: () => client.bookmark(),
+    stats,
+    // A new session whose first query goes to the primary, counted in the same stats.
+    primary: () => createDb(binding, "first-primary", stats),
+  });
 }
