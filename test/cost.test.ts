@@ -16,6 +16,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeCursor } from "../src/communications/cursor";
+import { MAX_RESULT_WINDOW } from "../src/communications/schemas";
 import { uuidv7, uuidv7Floor, uuidv7Time } from "../src/lib/uuid";
 import { call, callers, callMeasured, communicationBody, newTenant, placeTenant, tenantShard } from "./helpers";
 
@@ -31,6 +32,12 @@ const LIMIT = 20;
 const COUNTER_CELLS = 32;
 /** End-of-range probes and the like. */
 const SLACK = 4;
+/**
+ * The most rows one list request reads when its filters are served by one
+ * index (BENCHMARKS.md): the deepest offset page (10,000 rows skipped or
+ * served, plus the look-ahead row) and a count capped at 10,001 matches.
+ */
+const WORST_CASE_ROWS_READ = 2 * (MAX_RESULT_WINDOW + 1) + SLACK;
 
 interface Row {
   id: string;
@@ -345,6 +352,63 @@ describe("a combination rarer than one page", () => {
     console.log(`rare combination: ${matching} matches, status range ${failed} rows, ${c.read} rows read`);
     expect(c.read).toBeLessThanOrEqual(failed + COUNTER_CELLS + SLACK);
     expect(c.read).toBeLessThan(GENERATION / 5);
+  });
+});
+
+/**
+ * The worst case of one list request (BENCHMARKS.md): an offset page reaches
+ * at most MAX_RESULT_WINDOW rows deep, and a count stops after
+ * MAX_RESULT_WINDOW + 1 matches, whatever the tenant's size.
+ */
+describe("the worst case of a list request is bounded, not the tenant (issue 11)", () => {
+  const tenant = newTenant();
+  const who = callers(tenant);
+  const SIZE = 12_000;
+  beforeAll(async () => {
+    await insert(tenant, generation(Date.now() - MINUTE, 0, SIZE));
+  }, 120_000);
+
+  it("offsets past 10,000 rows: 400 naming page, pointing at cursor, before anything is read", async () => {
+    const viewer = await who.viewer();
+    for (const query of ["?page=101&limit=100", "?page=201&limit=50", "?page=1000&limit=11"]) {
+      const res = await callMeasured(query, { token: viewer });
+      expect(res.status, `${query}: ${res.text}`).toBe(400);
+      expect(res.json.errors).toEqual([
+        { field: "page", message: "page reaches past the first 10000 results; use cursor (next_cursor) to go further" },
+      ]);
+      expect(res.d1.read).toBe(0);
+    }
+    // The deepest pages allowed: 10,000 rows.
+    for (const query of ["?page=100&limit=100", "?page=1000&limit=10"]) {
+      expect((await call(query, { token: viewer })).status).toBe(200);
+    }
+  });
+
+  it("a date range from 1970: total 10,000 and total_relation gte, counted without reading the rest", async () => {
+    const res = await call("?created_after=1970-01-01T00:00:00Z&limit=100", { token: await who.viewer() });
+    expect(res.status).toBe(200);
+    expect(res.json.total).toBe(MAX_RESULT_WINDOW);
+    expect(res.json.total_relation).toBe("gte");
+    const c = cost(res.headers);
+    console.log(`date range from 1970 on ${SIZE} rows: ${c.read} rows read`);
+    // The page (limit + 1) and the capped count (window + 1): not the tenant's 12,000.
+    expect(c.read).toBeLessThanOrEqual(101 + MAX_RESULT_WINDOW + 1 + SLACK);
+  });
+
+  it("the deepest offset page with an unbounded range: at most 2 x (10,000 + 1) rows + slack", async () => {
+    const res = await call("?created_after=1970-01-01T00:00:00Z&limit=100&page=100", { token: await who.viewer() });
+    expect(res.status).toBe(200);
+    expect(res.json.communications).toHaveLength(100);
+    const c = cost(res.headers);
+    console.log(`deepest offset page on ${SIZE} rows: ${c.read} rows read`);
+    expect(c.read).toBeLessThanOrEqual(WORST_CASE_ROWS_READ);
+  });
+
+  it("a small exact count stays exact: total_relation eq", async () => {
+    const res = await call(`?customer_id=${customer(0)}`, { token: await who.viewer() });
+    expect(res.json.total_relation).toBe("eq");
+    const expected = generation(Date.now() - MINUTE, 0, SIZE).filter((r) => r.customer_id === customer(0)).length;
+    expect(res.json.total).toBe(expected);
   });
 });
 

@@ -227,6 +227,7 @@ describe("the response check that call() applies", () => {
     message: "ok",
     communications: [],
     total: 0,
+    total_relation: "eq",
     page: 1,
     limit: 10,
     total_pages: 0,

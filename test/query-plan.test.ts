@@ -80,6 +80,9 @@ async function expectTenantFirst(plan: string[], shape: string) {
   const where = `${shape}: ${plan.join(" | ")}`;
   expect(plan.length, `the plan has steps: ${where}`).toBeGreaterThan(0);
   for (const step of plan) {
+    // The bounded count (at most MAX_RESULT_WINDOW + 1 matches) runs its
+    // match search as a co-routine and counts its output: not a table scan.
+    if (step === "CO-ROUTINE matches" || step === "SCAN matches") continue;
     expect(step, `no scan: ${where}`).not.toMatch(/\bSCAN\b/);
     expect(step, `no sort: ${where}`).not.toMatch(/TEMP B-TREE/);
   }

@@ -12,6 +12,7 @@ import { manageScope, readScope } from "./access";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { idempotencyKey } from "./idempotency";
 import type { createCommunicationRoute, eventsRoute, getRoute, listRoute, updateStatusRoute } from "./routes";
+import { MAX_RESULT_WINDOW } from "./schemas";
 import { CommunicationStore, type Scope, toCommunication } from "./store";
 
 const message = (c: Context<AuthedEnv>, key: MessageKey) => translate(c.var.lang, key);
@@ -34,13 +35,18 @@ export const list: RouteHandler<typeof listRoute, AuthedEnv> = async (c) => {
   const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, order);
   const store = await storeFor(c, scope, "read");
   const page = after ? undefined : (q.page ?? 1);
-  const { rows, total, lastId } = await store.list(q, { limit, order, page, after });
+  // OFFSET reads every row it skips: a page may reach at most MAX_RESULT_WINDOW rows deep.
+  if (page !== undefined && page * limit > MAX_RESULT_WINDOW) {
+    throw badRequest([{ field: "page", message: "field_page_too_deep", params: { max: String(MAX_RESULT_WINDOW) } }]);
+  }
+  const { rows, total, totalRelation, lastId } = await store.list(q, { limit, order, page, after });
   return c.json(
     {
       success: true as const,
       message: message(c, "list_ok"),
       communications: rows,
       total,
+      total_relation: totalRelation,
       page: page ?? null,
       limit,
       total_pages: Math.ceil(total / limit),

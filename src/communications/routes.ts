@@ -48,6 +48,7 @@ export const listRoute = protectedRoute(
         page: success("list_ok", {
           communications: [EXAMPLE_COMMUNICATION],
           total: 25,
+          total_relation: "eq",
           page: 1,
           limit: 10,
           total_pages: 3,

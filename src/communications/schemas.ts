@@ -93,6 +93,12 @@ export const CommonQuery = z.object({ tenant_id: tenantIdParam, language: langua
 export const LanguageQuery = z.object({ language: languageParam });
 
 export const MAX_PAGE = 1000;
+/**
+ * How deep results go: an offset page may reach this many rows (page x limit,
+ * as search engines' result windows), and `total` counts up to this many
+ * (beyond, it is this figure with `total_relation: "gte"`). Past it, `cursor`.
+ */
+export const MAX_RESULT_WINDOW = 10_000;
 export const MAX_LIMIT = 100;
 const MAX_CURSOR_LENGTH = 200;
 const MAX_CONTENT_LENGTH = 100_000;
@@ -331,7 +337,12 @@ export const successEnvelope = <T extends z.ZodRawShape>(name: string, shape: T)
 
 export const ListResponse = successEnvelope("CommunicationList", {
   communications: z.array(Communication).max(MAX_LIMIT),
-  total: count().openapi({ description: "Matching communications across all pages." }),
+  total: count().openapi({
+    description: `Matching communications across all pages; counted up to ${MAX_RESULT_WINDOW.toLocaleString("en")} when the filters need a count (see total_relation).`,
+  }),
+  total_relation: z.enum(["eq", "gte"]).openapi({
+    description: `\`eq\`: total is exact. \`gte\`: more than ${MAX_RESULT_WINDOW.toLocaleString("en")} match and total is that lower bound (counting further would read every match).`,
+  }),
   page: count().nullable().openapi({ description: "The page served; null when `cursor` was used." }),
   limit: count(),
   total_pages: count(),

@@ -48,7 +48,14 @@ import {
 import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/uuid";
 import { listIndex } from "./access-path";
 import { claimKey, type IdempotencyKey, isKeyConflict, readKey } from "./idempotency";
-import { type Communication, type CreateBody, type ListQuery, MAX_EVENTS, type StatusUpdateBody } from "./schemas";
+import {
+  type Communication,
+  type CreateBody,
+  type ListQuery,
+  MAX_EVENTS,
+  MAX_RESULT_WINDOW,
+  type StatusUpdateBody,
+} from "./schemas";
 import { applies } from "./transitions";
 
 export interface Scope {
@@ -217,10 +224,16 @@ export class CommunicationStore {
     const selective =
       this.scope.ownCustomerId !== undefined || f.customer_id || f.delivery_id || f.created_after || f.created_before;
     if (selective) {
-      return this.db
-        .select({ total: sql<number>`count(*)` })
+      // Counts at most MAX_RESULT_WINDOW + 1 matches: one more than the
+      // window says "at least", without reading the rest (a date range
+      // from 1970 would otherwise count the whole tenant).
+      const matches = this.db
+        .select({ one: sql`1` })
         .from(this.source(f))
-        .where(this.visible(...this.filterConditions(f)));
+        .where(this.visible(...this.filterConditions(f)))
+        .limit(MAX_RESULT_WINDOW + 1)
+        .as("matches");
+      return this.db.select({ total: sql<number>`count(*)` }).from(matches);
     }
     return this.db
       .select({ total: sql<number>`coalesce(${sum(communicationTotals.n)}, 0)` })
@@ -303,9 +316,12 @@ export class CommunicationStore {
     const hasMore = rows.length > limit;
     const pageRows = rows.slice(0, limit).map(decodeRow);
     const countRow = counted?.results[0];
+    const n = Number((countRow && Object.values(countRow)[0]) ?? 0);
+    const capped = n > MAX_RESULT_WINDOW;
     return {
       rows: pageRows.map(toCommunication),
-      total: Number((countRow && Object.values(countRow)[0]) ?? 0),
+      total: capped ? MAX_RESULT_WINDOW : n,
+      totalRelation: capped ? ("gte" as const) : ("eq" as const),
       lastId: hasMore ? pageRows.at(-1)?.id : undefined,
     };
   }

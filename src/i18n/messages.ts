@@ -52,6 +52,7 @@ const en = {
   field_invalid: "{field} is invalid",
   field_tenant_required: "{field} is required for system administrators",
   field_cursor_with_page: "{field} cannot be combined with page",
+  field_page_too_deep: "{field} reaches past the first {max} results; use cursor (next_cursor) to go further",
   field_in_future: "{field} must not be in the future",
 } as const;
 
@@ -102,6 +103,7 @@ const ar: Catalogue = {
   field_invalid: "الحقل {field} غير صالح",
   field_tenant_required: "الحقل {field} مطلوب لمسؤولي النظام",
   field_cursor_with_page: "لا يمكن استخدام الحقل {field} مع page",
+  field_page_too_deep: "الحقل {field} يتجاوز أول {max} نتيجة؛ استخدم cursor (next_cursor) للمتابعة",
   field_in_future: "يجب ألا يكون الحقل {field} في المستقبل",
 };
 
@@ -149,6 +151,7 @@ const ku: Catalogue = {
   field_invalid: "خانەی {field} نادروستە",
   field_tenant_required: "خانەی {field} بۆ بەڕێوەبەرانی سیستەم پێویستە",
   field_cursor_with_page: "خانەی {field} لەگەڵ page بەکارناهێنرێت",
+  field_page_too_deep: "خانەی {field} لە یەکەم {max} ئەنجام تێدەپەڕێت؛ بۆ بەردەوامبوون cursor (next_cursor) بەکاربهێنە",
   field_in_future: "خانەی {field} نابێت لە داهاتوودا بێت",
 };
 
@@ -196,6 +199,7 @@ const fa: Catalogue = {
   field_invalid: "فیلد {field} نامعتبر است",
   field_tenant_required: "فیلد {field} برای مدیران سیستم الزامی است",
   field_cursor_with_page: "فیلد {field} را نمی‌توان همراه با page استفاده کرد",
+  field_page_too_deep: "فیلد {field} از {max} نتیجهٔ نخست فراتر می‌رود؛ برای ادامه از cursor (next_cursor) استفاده کنید",
   field_in_future: "فیلد {field} نباید در آینده باشد",
 };
 
