@@ -42,7 +42,15 @@ export function createApp() {
       },
       allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "x-d1-bookmark"],
       allowMethods: ["GET", "POST", "PATCH", "OPTIONS"],
-      exposeHeaders: ["X-Request-Id", "x-d1-bookmark", "Retry-After", "Idempotent-Replayed", "Server-Timing"],
+      exposeHeaders: [
+        "X-Request-Id",
+        "x-d1-bookmark",
+        "Retry-After",
+        "Idempotent-Replayed",
+        "Server-Timing",
+        "RateLimit-Policy",
+        "X-RateLimit-Limit",
+      ],
       maxAge: 600,
     }),
   );

@@ -186,7 +186,14 @@ describe("CORS", () => {
       const res = await send({ ...req, headers: { ...req.headers, origin: ALLOWED } }, vars);
       expect(res.headers.get("access-control-allow-origin"), String(res.status)).toBe(ALLOWED);
       const exposed = res.headers.get("access-control-expose-headers")?.toLowerCase() ?? "";
-      for (const h of ["x-request-id", "retry-after", "idempotent-replayed", "x-d1-bookmark"]) {
+      for (const h of [
+        "x-request-id",
+        "retry-after",
+        "idempotent-replayed",
+        "x-d1-bookmark",
+        "ratelimit-policy",
+        "x-ratelimit-limit",
+      ]) {
         expect(exposed, String(res.status)).toContain(h);
       }
       expect(res.headers.get("vary")).toMatch(/origin/i);
