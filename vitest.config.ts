@@ -4,6 +4,9 @@ import { defineConfig } from "vitest/config";
 /** HS256 key used only by the test runtime. */
 export const TEST_JWT_SECRET = "test-secret-for-vitest-only-0123456789abcdef";
 
+/** AES-256 key (base64 of 32 bytes) for provider secrets at rest, test runtime only. */
+export const TEST_PROVIDER_SECRETS_KEY = "dGVzdC1wcm92aWRlci1zZWNyZXRzLWtleS0zMmJ5dGU=";
+
 export default defineConfig(async () => {
   // The real migrations, applied by test/setup.ts: tests never hand-write table SQL.
   const migrations = await readD1Migrations("./migrations");
@@ -19,6 +22,7 @@ export default defineConfig(async () => {
             JWT_SECRET: TEST_JWT_SECRET,
             // Small pages, so that the tests' tenant moves span several of them.
             MOVE_BATCH_ROWS: "4",
+            PROVIDER_SECRETS_KEY: TEST_PROVIDER_SECRETS_KEY,
           },
         },
       }),

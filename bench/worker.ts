@@ -175,7 +175,9 @@ export default {
     if (!record) return worker.fetch(request, env, ctx);
     const calls: Recorded[][] = [];
     const response = await worker.fetch(request, { ...env, SHARD_0: recordingBinding(env.SHARD_0, calls) }, ctx);
-    const body = (await response.clone().json()) as { communication?: { id?: string } };
+    // JSON answers name the created row; a webhook's TwiML answer names nothing.
+    const isJson = response.headers.get("content-type")?.includes("json");
+    const body = (isJson ? await response.clone().json() : {}) as { communication?: { id?: string } };
     recordings.set(record, {
       calls,
       id: body.communication?.id,

@@ -3,7 +3,7 @@
  *  1. requestContext: request id, language, D1 session, log line, timing;
  *  2. secure headers and CORS (preflights answered here);
  *  3. request hygiene: malformed x-d1-bookmark refused, duplicate
- *     Content-Type collapse, body size limit;
+ *     Content-Type collapse, body size limit (larger on provider webhooks);
  *  4. routes (each protected route runs auth, then its permission check,
  *     then validation, then the handler: src/openapi/route.ts);
  *  5. 405 for known paths with other methods, 404 for everything else;
@@ -24,6 +24,8 @@ import { ApiError } from "./lib/errors";
 import { validationHook } from "./lib/validation";
 import { normalizeContentType, rejectMalformedBookmark, requestContext } from "./middleware/context";
 import { OPENAPI_CONFIG, registerDocumentComponents } from "./openapi/document";
+import { providersRouter, WEBHOOKS_PATH } from "./providers/routes";
+import { MAX_WEBHOOK_BODY_BYTES, webhooksRouter } from "./webhooks/routes";
 
 /** Largest accepted request body. Content plus details of an email fit well within it. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -41,7 +43,7 @@ export function createApp() {
         return corsOrigins.has("*") || corsOrigins.has(origin) ? origin : null;
       },
       allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "x-d1-bookmark"],
-      allowMethods: ["GET", "POST", "PATCH", "OPTIONS"],
+      allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
       exposeHeaders: [
         "X-Request-Id",
         "x-d1-bookmark",
@@ -56,18 +58,23 @@ export function createApp() {
   );
   app.use("*", rejectMalformedBookmark);
   app.use("*", normalizeContentType);
-  app.use(
-    "*",
+  const limit = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize,
       onError: () => {
         throw new ApiError(413, "body_too_large");
       },
-    }),
-  );
+    });
+  const apiLimit = limit(MAX_BODY_BYTES);
+  // SendGrid posts event batches of up to 768 KiB.
+  const webhookLimit = limit(MAX_WEBHOOK_BODY_BYTES);
+  app.use("*", (c, next) => (c.req.path.startsWith(`${WEBHOOKS_PATH}/`) ? webhookLimit : apiLimit)(c, next));
 
   // Chained so that the returned app's type carries every route (for `hc<App>`).
+  // Providers before communications: GET /providers would otherwise match GET /{id}.
   const routed = app
+    .route("/", providersRouter)
+    .route("/", webhooksRouter)
     .route("/", communicationsRouter)
     .route("/", archiveRouter)
     .route("/", adminRouter)

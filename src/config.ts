@@ -49,6 +49,8 @@ const ConfigSchema = z.object({
     .transform((v) => v || undefined),
   JWT_ISSUER: optionalText,
   JWT_AUDIENCE: optionalText,
+  /** AES-256 key (base64 of 32 bytes) sealing provider secrets; without it the connection routes fail closed. */
+  PROVIDER_SECRETS_KEY: optionalText,
   /** Comma-separated origins allowed by CORS, or "*"; empty allows none. */
   /** Days a communication stays in D1 before the retention job archives it; not set keeps forever. */
   RETENTION_DAYS: optionalText.transform((v) => wholeNumber(v)),
@@ -82,6 +84,7 @@ export interface Config {
   moveBatchRows: number;
   /** Requests per 10 s: per user, per tenant for staff, per tenant for all its customers. */
   rateLimits: { user: number; tenant: number; customers: number };
+  providerSecretsKey?: string;
 }
 
 const parse = (env: Env): Config => {
@@ -92,6 +95,7 @@ const parse = (env: Env): Config => {
     retentionDays: v.RETENTION_DAYS,
     moveBatchRows: v.MOVE_BATCH_ROWS,
     rateLimits: { user: v.USER_RATE_LIMIT, tenant: v.TENANT_RATE_LIMIT, customers: v.CUSTOMER_RATE_LIMIT },
+    providerSecretsKey: v.PROVIDER_SECRETS_KEY,
   };
 };
 

@@ -54,6 +54,8 @@ describe("a valid create", () => {
         status: "sent",
         content: body.content,
         communication_details: body.communication_details,
+        provider: null,
+        provider_message_id: null,
         created_by: sub,
         created_at: expect.stringMatching(ISO_UTC),
         updated_at: expect.stringMatching(ISO_UTC),

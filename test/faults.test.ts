@@ -345,7 +345,9 @@ describe("D1 faults", () => {
 
     it("create without a key: the insert fails -> 503, not retried, no row", async () => {
       const tenant = newTenant();
-      const db = flaky((op) => (op.kind !== "batch" && /^insert/i.test(op.sql[0] ?? "") ? lost() : undefined));
+      // A create with a recipient address is a batch (insert + adoption of
+      // unattributed inbound messages): the call that starts with the insert fails.
+      const db = flaky((op) => (/^insert/i.test(op.sql[0] ?? "") ? lost() : undefined));
       const res = await send(db, "", {
         method: "POST",
         token: await callers(tenant).admin(),
@@ -397,7 +399,11 @@ describe("D1 faults", () => {
   describe("unknown errors are a bare 500", () => {
     it("the log line names the SQL and the driver error, never the values bound to it", async () => {
       const tenant = newTenant();
-      const body = communicationBody({ content: "PRIVATE message for +15550001111" });
+      // Without a recipient address the create is the single insert statement (Drizzle names its SQL).
+      const body = communicationBody({
+        content: "PRIVATE message for +15550001111",
+        communication_details: { template_variables: { phone: "+15550001111" } },
+      });
       const db = flaky(() => new Error("D1_ERROR: UNIQUE constraint failed: communications.id: SQLITE_CONSTRAINT"));
       const res = await send(db, "", { method: "POST", token: await callers(tenant).admin(), body });
       expect(res.status).toBe(500);

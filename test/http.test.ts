@@ -142,7 +142,7 @@ describe("CORS", () => {
     const res = await preflight(ALLOWED, { CORS_ORIGINS: `https://other.example.com, ${ALLOWED}` });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(ALLOWED);
-    expect(res.headers.get("access-control-allow-methods")).toBe("GET,POST,PATCH,OPTIONS");
+    expect(res.headers.get("access-control-allow-methods")).toBe("GET,POST,PATCH,PUT,DELETE,OPTIONS");
     const allowHeaders = res.headers.get("access-control-allow-headers")?.toLowerCase().split(",") ?? [];
     for (const h of ["authorization", "content-type", "idempotency-key", "x-request-id", "x-d1-bookmark"]) {
       expect(allowHeaders).toContain(h);

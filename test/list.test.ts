@@ -127,6 +127,8 @@ describe("filters", () => {
       "status",
       "content",
       "communication_details",
+      "provider",
+      "provider_message_id",
       "created_by",
       "created_at",
       "updated_at",

@@ -31,6 +31,10 @@ const operations = Object.entries<Json>(doc.paths).flatMap(([path, item]) =>
     params: (op.parameters ?? []).map(deref) as Json[],
   })),
 );
+/** Called by providers, signed by them: no bearer token, no user errors (src/webhooks/routes.ts). */
+const isWebhook = (path: string) => path.includes("/webhooks/");
+const bearerOperations = operations.filter((o) => !isWebhook(o.path));
+const webhookOperations = operations.filter((o) => isWebhook(o.path));
 
 describe("GET /openapi.json", () => {
   it("serves the generated document, identical to the committed openapi.json", async () => {
@@ -46,19 +50,36 @@ describe("GET /openapi.json", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
     expect(operations.map((o) => o.name).sort()).toEqual([
+      "DELETE /delivery/customer-communications/providers/{provider}",
       "GET /delivery/customer-communications",
       "GET /delivery/customer-communications/admin/shards",
       "GET /delivery/customer-communications/admin/tenants/{tenant_id}",
       "GET /delivery/customer-communications/archive/{date}",
+      "GET /delivery/customer-communications/providers",
       "GET /delivery/customer-communications/{id}",
       "GET /delivery/customer-communications/{id}/events",
       "PATCH /delivery/customer-communications/{id}",
       "POST /delivery/customer-communications",
       "POST /delivery/customer-communications/admin/tenants/{tenant_id}/move",
+      "POST /delivery/customer-communications/webhooks/sendgrid/{tenant_id}",
+      "POST /delivery/customer-communications/webhooks/standard/{tenant_id}",
+      "POST /delivery/customer-communications/webhooks/twilio/{tenant_id}",
+      "PUT /delivery/customer-communications/providers/{provider}",
     ]);
-    for (const { op, name } of operations) {
-      // Admin routes declare their own scheme (OWASP API5 admin-security-unique); same verification.
-      expect(op.security, name).toEqual([name.includes("/admin/") ? { adminBearerAuth: [] } : { bearerAuth: [] }]);
+    for (const { op, name, path } of operations) {
+      // Webhooks authenticate by the provider's signature; admin routes declare their own
+      // scheme (OWASP API5 admin-security-unique), verified the same way as bearerAuth.
+      // Webhooks: the provider's own signature scheme (declared as the header that carries it).
+      const webhookScheme = {
+        twilio: "twilioSignature",
+        sendgrid: "sendgridSignature",
+        standard: "standardWebhooksSignature",
+      };
+      const provider = /\/webhooks\/(\w+)\//.exec(path)?.[1] as keyof typeof webhookScheme;
+      const expected = isWebhook(path)
+        ? [{ [webhookScheme[provider]]: [] }]
+        : [name.includes("/admin/") ? { adminBearerAuth: [] } : { bearerAuth: [] }];
+      expect(op.security, name).toEqual(expected);
       expect(op.operationId, name).toBeTruthy();
       expect(op.summary, name).toBeTruthy();
       expect(op.description, name).toBeTruthy();
@@ -89,6 +110,8 @@ describe("GET /openapi.json", () => {
         "direction",
         "created_after",
         "created_before",
+        "provider",
+        "provider_message_id",
         "sort_order",
         "tenant_id",
         "language",
@@ -112,9 +135,10 @@ describe("GET /openapi.json", () => {
   });
 
   it("lists the languages on every operation, in the query and through Accept-Language", () => {
-    for (const { params, name } of operations) {
+    for (const { params, name, path } of operations) {
       const language = params.find((p) => p.name === "language" && p.in === "query");
-      expect(language?.schema, name).toMatchObject({ enum: [...LANGUAGES], default: "en" });
+      // A provider's URL carries no language; its errors follow Accept-Language.
+      if (!isWebhook(path)) expect(language?.schema, name).toMatchObject({ enum: [...LANGUAGES], default: "en" });
       expect(
         params.some((p) => p.name === "accept-language" && p.in === "header"),
         name,
@@ -124,7 +148,7 @@ describe("GET /openapi.json", () => {
   });
 
   it("documents the errors of every operation, each with headers and examples", () => {
-    for (const { op, name, method } of operations) {
+    for (const { op, name, method } of bearerOperations) {
       const ok = method === "post" ? (name.endsWith("/move") ? "202" : "201") : "200";
       for (const status of [ok, "400", "401", "403", "429", "500", "503"]) {
         expect(op.responses[status], `${name} ${status}`).toBeDefined();
@@ -140,13 +164,25 @@ describe("GET /openapi.json", () => {
       expect(op.responses["429"].headers["Retry-After"], name).toBeDefined();
       expect(op.responses["503"].headers["Retry-After"], name).toBeDefined();
     }
+    for (const { op, name, params } of webhookOperations) {
+      for (const status of ["200", "400", "403", "413", "415", "500", "503"]) {
+        expect(op.responses[status], `${name} ${status}`).toBeDefined();
+      }
+      for (const status of ["401", "429"]) expect(op.responses[status], `${name} ${status}`).toBeUndefined();
+      expect(op.responses["503"].headers["Retry-After"], name).toBeDefined();
+      expect(params.filter((p) => p.in === "header" && /signature/.test(p.name)).length, name).toBeGreaterThan(0);
+    }
+    const twilio = doc.paths["/delivery/customer-communications/webhooks/twilio/{tenant_id}"].post;
+    expect(Object.keys(twilio.requestBody.content)).toEqual(["application/x-www-form-urlencoded"]);
+    expect(Object.keys(twilio.responses["200"].content)).toEqual(["text/xml"]);
     const create = doc.paths["/delivery/customer-communications"].post;
     for (const status of ["201", "409", "413", "415"]) expect(create.responses[status], status).toBeDefined();
     expect(create.parameters.some((p: Json) => p.name === "idempotency-key" && p.in === "header")).toBe(true);
     expect(create.requestBody.required).toBe(true);
     // Reads of a tenant's shard take a bookmark; the admin routes and the R2 archive do not.
     const shardReads = operations.filter((o) => o.method === "get" && !/\/(admin|archive)\//.test(o.path));
-    expect(shardReads).toHaveLength(3);
+    // The list, get, events, and the provider connections (issue 10).
+    expect(shardReads).toHaveLength(4);
     for (const { params, name } of shardReads) {
       expect(
         params.some((p) => p.name === "x-d1-bookmark" && p.in === "header"),
@@ -160,7 +196,7 @@ describe("GET /openapi.json", () => {
     for (const { op, name, params } of operations) {
       for (const [status, response] of Object.entries<Json>(op.responses)) {
         // JSON everywhere, but for the archive's NDJSON (its schema and example describe one line).
-        const media = response.content["application/json"] ?? response.content["application/x-ndjson"];
+        const media = response.content["application/json"] ?? response.content["application/x-ndjson"] ?? {};
         for (const [exampleName, example] of Object.entries<Json>(media.examples ?? {})) {
           expect(schemaProblems(media.schema, example.value), `${name} ${status} ${exampleName}`).toEqual([]);
           checked++;
@@ -172,7 +208,7 @@ describe("GET /openapi.json", () => {
           checked++;
         }
       }
-      const body = op.requestBody?.content["application/json"].schema;
+      const body = op.requestBody?.content["application/json"]?.schema;
       if (body) {
         expect(schemaProblems(body, deref(body).example), `${name} body`).toEqual([]);
         checked++;

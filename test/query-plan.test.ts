@@ -13,7 +13,7 @@ const TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 const CUSTOMER = "3b2a1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d";
 
 /** One value per filter; every subset of these is a list shape. */
-const FILTER_VALUES: Required<ListFilters> = {
+const FILTER_VALUES: Omit<Required<ListFilters>, "provider" | "provider_message_id"> = {
   customer_id: "9d0c1b2a-3e4f-4a5b-8c6d-7e8f9a0b1c2d",
   delivery_id: "8e7d6c5b-4a39-4281-9f0e-d1c2b3a4f5e6",
   type: "sms",
@@ -22,9 +22,9 @@ const FILTER_VALUES: Required<ListFilters> = {
   created_after: "2026-01-01T00:00:00Z",
   created_before: "2026-02-01T00:00:00Z",
 };
-const FILTER_NAMES = Object.keys(FILTER_VALUES) as (keyof ListFilters)[];
+const FILTER_NAMES = Object.keys(FILTER_VALUES) as (keyof typeof FILTER_VALUES)[];
 
-const subsets = FILTER_NAMES.reduce<(keyof ListFilters)[][]>(
+const subsets = FILTER_NAMES.reduce<(keyof typeof FILTER_VALUES)[][]>(
   (acc, name) => acc.concat(acc.map((s) => [...s, name])),
   [[]],
 );
@@ -32,6 +32,18 @@ const shapes = subsets.map((names) => ({
   name: names.length ? names.join(" + ") : "no filter",
   filters: Object.fromEntries(names.map((n) => [n, FILTER_VALUES[n]])) as ListFilters,
 }));
+// The provider filters (migrations/0002_providers.sql), alone and with each
+// other filter: the whole power set would be 4x the shapes.
+for (const provider of [
+  { provider: "twilio" },
+  { provider_message_id: "SM0123456789abcdef" },
+  { provider: "twilio", provider_message_id: "SM0123456789abcdef" },
+] as ListFilters[]) {
+  for (const other of [undefined, ...FILTER_NAMES]) {
+    const filters = { ...provider, ...(other ? { [other]: FILTER_VALUES[other] } : {}) };
+    shapes.push({ name: Object.keys(filters).join(" + "), filters });
+  }
+}
 
 const PAGINATIONS: { name: string; req: PageRequest }[] = [
   { name: "first page, newest first", req: { limit: 10, order: "desc", page: 1 } },
@@ -76,7 +88,7 @@ async function indexFirstColumn(index: string): Promise<string | undefined> {
 /** A plan step that reads a table: SEARCH ... USING ... (tenant_id=? ...). */
 const ACCESS = /^SEARCH (\w+) USING (?:(?:COVERING )?INDEX (\w+)|PRIMARY KEY) \((.*)\)$/;
 
-async function expectTenantFirst(plan: string[], shape: string) {
+async function expectTenantFirst(plan: string[], shape: string, sortAllowed = false) {
   const where = `${shape}: ${plan.join(" | ")}`;
   expect(plan.length, `the plan has steps: ${where}`).toBeGreaterThan(0);
   for (const step of plan) {
@@ -84,7 +96,7 @@ async function expectTenantFirst(plan: string[], shape: string) {
     // match search as a co-routine and counts its output: not a table scan.
     if (step === "CO-ROUTINE matches" || step === "SCAN matches") continue;
     expect(step, `no scan: ${where}`).not.toMatch(/\bSCAN\b/);
-    expect(step, `no sort: ${where}`).not.toMatch(/TEMP B-TREE/);
+    if (!sortAllowed) expect(step, `no sort: ${where}`).not.toMatch(/TEMP B-TREE/);
   }
   const access = plan.filter((step) => /^SEARCH /.test(step));
   expect(access, `one table access: ${where}`).toHaveLength(1);
@@ -107,7 +119,10 @@ describe("EXPLAIN QUERY PLAN of every list shape", () => {
         const shape = `${pagination}, ${name}`;
         const { page, count } = store(scope).listQueries(filters, req);
 
-        const pageAccess = await expectTenantFirst(await explain(page), shape);
+        // provider_message_id without provider: the index is (tenant_id,
+        // provider_message_id, provider), so its at most one row per provider is sorted.
+        const sortAllowed = Boolean(filters.provider_message_id && !filters.provider);
+        const pageAccess = await expectTenantFirst(await explain(page), shape, sortAllowed);
         expect(pageAccess.table, shape).toBe("communications");
         await expectTenantFirst(await explain(count), shape);
 

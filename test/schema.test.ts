@@ -11,9 +11,13 @@ import {
   communications,
   communicationTotals,
   idempotencyKeys,
+  LOOKUP_INDEXES,
+  pendingProviderEvents,
+  providerConnections,
   tenantFences,
 } from "../src/db/schema";
 import { moves, shardLoad, tenants } from "../src/shards/schema";
+import { DERIVED_TABLES, TENANT_TABLES } from "../src/shards/tenant-tables";
 
 interface ColumnInfo {
   cid: number;
@@ -24,7 +28,15 @@ interface ColumnInfo {
   pk: number;
 }
 
-const TABLES: SQLiteTable[] = [communications, communicationTotals, communicationEvents, idempotencyKeys, tenantFences];
+const TABLES: SQLiteTable[] = [
+  communications,
+  communicationTotals,
+  communicationEvents,
+  idempotencyKeys,
+  tenantFences,
+  providerConnections,
+  pendingProviderEvents,
+];
 /** The directory database (migrations-directory/, src/shards/schema.ts). */
 const DIRECTORY_TABLES: SQLiteTable[] = [tenants, shardLoad, moves];
 
@@ -78,7 +90,7 @@ describe("the shard's communications table and indexes", () => {
   });
 
   it.each(Object.entries(COMMUNICATION_INDEXES))(
-    "index for %s (%s) exists on communications as (tenant_id, column)",
+    "index for %s (%s) exists on communications as (tenant_id, column, ...)",
     async (column, index) => {
       const owner = await env.SHARD_0.prepare("SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?")
         .bind(index)
@@ -87,7 +99,7 @@ describe("the shard's communications table and indexes", () => {
       const { results } = await env.SHARD_0.prepare("SELECT name FROM pragma_index_info(?) ORDER BY seqno")
         .bind(index)
         .all<{ name: string }>();
-      expect(results.map((r) => r.name)).toEqual(["tenant_id", column]);
+      expect(results.map((r) => r.name).slice(0, 2)).toEqual(["tenant_id", column]);
     },
   );
 
@@ -95,6 +107,23 @@ describe("the shard's communications table and indexes", () => {
     const { results } = await env.SHARD_0.prepare(
       "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'communications' AND sql IS NOT NULL ORDER BY name",
     ).all<{ name: string }>();
-    expect(results.map((r) => r.name)).toEqual(Object.values(COMMUNICATION_INDEXES).sort());
+    expect(results.map((r) => r.name)).toEqual(
+      [...Object.values(COMMUNICATION_INDEXES), ...Object.values(LOOKUP_INDEXES)].sort(),
+    );
+  });
+
+  it("every table's primary key and every index start with tenant_id (tenants move between databases whole)", async () => {
+    const tables = [...TENANT_TABLES, ...DERIVED_TABLES].map((t) => t.name);
+    // Every shard table but the move's own fence is moved with its tenant.
+    expect([...tables, "tenant_fences"].sort()).toEqual(TABLES.map((t) => getTableConfig(t).name).sort());
+    for (const table of tables) {
+      const { results } = await env.SHARD_0.prepare(
+        "SELECT name FROM pragma_table_info(?) WHERE pk = 1 UNION ALL SELECT i.name FROM pragma_index_list(?) l, pragma_index_info(l.name) i WHERE i.seqno = 0",
+      )
+        .bind(table, table)
+        .all<{ name: string }>();
+      expect(results.length, table).toBeGreaterThan(0);
+      for (const r of results) expect(r.name, table).toBe("tenant_id");
+    }
   });
 });

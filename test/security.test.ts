@@ -32,6 +32,9 @@ const COMMUNICATION_FIELDS = [
   "delivery_id",
   "direction",
   "id",
+  // Provider ids (issue 10, webhooks spec): returned on every communication, null when absent.
+  "provider",
+  "provider_message_id",
   "status",
   "tenant_id",
   "type",

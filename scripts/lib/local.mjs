@@ -1,6 +1,6 @@
 /**
  * Shared by the local scripts (dev, token, seed, bench, load): the local
- * signing key in .dev.vars and token minting. Never used by the Worker.
+ * secrets in .dev.vars and token minting. Never used by the Worker.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -15,22 +15,26 @@ export const DEMO_TENANT = "00000000-0000-4000-8000-000000000001";
 export const DEMO_CUSTOMER = "00000000-0000-4000-8000-0000000000c1";
 
 /**
- * The local HS256 key: JWT_SECRET from the environment, else .dev.vars,
- * which is created with a random key on first use. .dev.vars is git-ignored
- * and wrangler never deploys it.
+ * A local secret: `name` from the environment, else from .dev.vars, where it
+ * is created with `make()` on first use. .dev.vars is git-ignored and
+ * wrangler never deploys it.
  */
-export function localSecret() {
-  if (process.env.JWT_SECRET) return process.env.JWT_SECRET;
-  if (existsSync(DEV_VARS)) {
-    const match = /^JWT_SECRET=(.*)$/m.exec(readFileSync(DEV_VARS, "utf8"));
-    if (match?.[1]) return match[1].trim().replace(/^"(.*)"$/, "$1");
-  }
-  const secret = randomBytes(32).toString("hex");
+function devVar(name, make) {
+  if (process.env[name]) return process.env[name];
   const previous = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, "utf8") : "";
-  writeFileSync(DEV_VARS, `${previous}${previous && !previous.endsWith("\n") ? "\n" : ""}JWT_SECRET=${secret}\n`);
-  console.error("created .dev.vars with a random local JWT_SECRET");
-  return secret;
+  const match = new RegExp(`^${name}=(.*)$`, "m").exec(previous);
+  if (match?.[1]) return match[1].trim().replace(/^"(.*)"$/, "$1");
+  const value = make();
+  writeFileSync(DEV_VARS, `${previous}${previous && !previous.endsWith("\n") ? "\n" : ""}${name}=${value}\n`);
+  console.error(`added a random local ${name} to .dev.vars`);
+  return value;
 }
+
+/** The local HS256 key (JWT_SECRET). */
+export const localSecret = () => devVar("JWT_SECRET", () => randomBytes(32).toString("hex"));
+
+/** The local key that encrypts provider secrets at rest (base64 of 32 bytes). */
+export const localProviderKey = () => devVar("PROVIDER_SECRETS_KEY", () => randomBytes(32).toString("base64"));
 
 export const ROLES = {
   admin: { role: "tenant_admin", permissions: ["manage:operations:tenant"] },

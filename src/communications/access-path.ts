@@ -10,8 +10,20 @@
  */
 import { COMMUNICATION_INDEXES } from "../db/schema";
 
-/** Equality filters with an index, most selective first. */
-const BY_SELECTIVITY = ["customer_id", "delivery_id", "status", "type", "direction"] as const;
+/**
+ * Equality filters with an index, most selective first. A provider message
+ * id names at most one row per provider; a provider alone is about as broad
+ * as a type.
+ */
+const BY_SELECTIVITY = [
+  "provider_message_id",
+  "customer_id",
+  "delivery_id",
+  "status",
+  "type",
+  "provider",
+  "direction",
+] as const;
 
 export type IndexedColumn = (typeof BY_SELECTIVITY)[number];
 

@@ -8,6 +8,7 @@ import type { AuthedEnv } from "../env";
 import { type MessageKey, translate } from "../i18n/messages";
 import { ApiError, badRequest, notFound, unavailable } from "../lib/errors";
 import { type Access, tenantDb } from "../shards/tenant-db";
+import { queuePendingEvents } from "../webhooks/pending";
 import { manageScope, readScope } from "./access";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { idempotencyKey } from "./idempotency";
@@ -60,9 +61,16 @@ export const create: RouteHandler<typeof createCommunicationRoute, AuthedEnv> = 
   const principal = c.var.principal;
   const store = await storeFor(c, manageScope(principal, c.req.valid("query")), "write");
   const body = c.req.valid("json");
+  if (body.provider_message_id && !body.provider) {
+    throw badRequest([{ field: "provider", message: "field_required" }]);
+  }
   const key = c.req.valid("header")["idempotency-key"];
   const result = await store.create(body, principal.userId, key ? await idempotencyKey(key, body) : undefined);
   if (result.outcome === "key_conflict") throw new ApiError(409, "idempotency_conflict");
+  if (result.outcome === "provider_conflict") throw new ApiError(409, "provider_message_conflict");
+  if (result.outcome === "created" && result.hasPendingEvents) {
+    await queuePendingEvents(c.env, c.var.requestId, result.communication);
+  }
   // The record expired and was purged between our insert and our read: a
   // retry will either claim the key afresh or find the new holder.
   if (result.outcome === "key_vanished") throw unavailable();

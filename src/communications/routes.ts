@@ -89,8 +89,12 @@ export const createCommunicationRoute = protectedRoute(
         ]),
         invalid_json: invalidJson,
       }),
-      409: error("The Idempotency-Key was used with a different body.", {
+      409: error("The Idempotency-Key was used with a different body, or the provider id is taken.", {
         conflict: failure("Same key, different body", "idempotency_conflict"),
+        provider_message: failure(
+          "A communication with this provider and provider_message_id exists",
+          "provider_message_conflict",
+        ),
       }),
       ...bodyErrors,
     },

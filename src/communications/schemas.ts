@@ -28,6 +28,8 @@ const EXAMPLE_CREATE = {
     template_id: "delivery-on-way",
     template_variables: { delivery_id: "1234", delivery_window: "2-4pm" },
   },
+  provider: "twilio",
+  provider_message_id: "SM0123456789abcdef0123456789abcdef",
 } as const;
 
 /** Parameters that are present but empty (`customer_id=`) mean "not given". */
@@ -62,6 +64,14 @@ const decimalInt = (min: number, max: number) =>
       z.number().int().min(min).max(max),
     )
     .openapi({ type: "integer", format: "int32", minimum: min, maximum: max });
+
+/** A provider name as stored on communications (not only the three webhook providers). */
+export const ProviderName = z
+  .string()
+  .max(32)
+  .regex(/^[a-z0-9_-]{1,32}$/)
+  .openapi({ description: "Lower-case provider name, `[a-z0-9_-]{1,32}`.", example: "twilio" });
+export const ProviderMessageId = z.string().min(1).max(255).openapi({ example: "SM0123456789abcdef0123456789abcdef" });
 
 export const CommunicationType = z.enum(COMMUNICATION_TYPES).openapi("CommunicationType");
 export const Direction = z.enum(DIRECTIONS).openapi("Direction");
@@ -150,6 +160,15 @@ export const ListQuery = CommonQuery.extend({
   created_before: optionalQuery(isoDateTime()).openapi({
     param: { name: "created_before", in: "query" },
     description: "Only communications created before this ISO 8601 time.",
+  }),
+  provider: optionalQuery(ProviderName).openapi({
+    param: { name: "provider", in: "query" },
+    description: "Filter by provider (lower-case name).",
+    example: "twilio",
+  }),
+  provider_message_id: optionalQuery(ProviderMessageId).openapi({
+    param: { name: "provider_message_id", in: "query" },
+    description: "Filter by the provider's message id (with or without `provider`).",
   }),
   sort_order: optionalQuery(z.enum(["desc", "asc"])).openapi({
     param: { name: "sort_order", in: "query" },
@@ -244,6 +263,11 @@ export const CreateBody = z
     status: Status.default("sent"),
     content: z.string().max(MAX_CONTENT_LENGTH).nullish(),
     communication_details: CommunicationDetails.default({}),
+    provider: ProviderName.nullish(),
+    provider_message_id: ProviderMessageId.nullish().openapi({
+      description:
+        "The provider's id of this message (Twilio MessageSid/CallSid, SendGrid X-Message-Id); requires `provider`. Unique per tenant and provider: a second create with the same pair is a 409.",
+    }),
   })
   .openapi("CreateCommunication", { example: EXAMPLE_CREATE });
 export type CreateBody = z.infer<typeof CreateBody>;
@@ -301,6 +325,8 @@ export const Communication = z
     status: Status,
     content: z.string().max(MAX_CONTENT_LENGTH).nullable(),
     communication_details: z.record(z.string(), z.unknown()),
+    provider: z.string().max(32).nullable().openapi({ example: "twilio" }),
+    provider_message_id: z.string().max(255).nullable().openapi({ example: "SM0123456789abcdef0123456789abcdef" }),
     created_by: z.string().max(255),
     created_at: timestamp,
     updated_at: timestamp,

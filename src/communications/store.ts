@@ -44,6 +44,9 @@ import {
   communicationTotals,
   type EventRow,
   type JsonObject,
+  LOOKUP_INDEXES,
+  pendingProviderEvents,
+  UNATTRIBUTED_CUSTOMER,
 } from "../db/schema";
 import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/uuid";
 import { listIndex } from "./access-path";
@@ -66,7 +69,15 @@ export interface Scope {
 
 export type ListFilters = Pick<
   ListQuery,
-  "customer_id" | "delivery_id" | "type" | "status" | "direction" | "created_after" | "created_before"
+  | "customer_id"
+  | "delivery_id"
+  | "type"
+  | "status"
+  | "direction"
+  | "created_after"
+  | "created_before"
+  | "provider"
+  | "provider_message_id"
 >;
 
 export interface PageRequest {
@@ -79,7 +90,11 @@ export interface PageRequest {
 
 /** What a create did: a new row, the stored original of a repeated key, or a key used with another body. */
 export type CreateOutcome =
-  | { outcome: "created" | "replayed"; communication: Communication }
+  /** hasPendingEvents: provider status events arrived before this create and wait for it (src/webhooks). */
+  | { outcome: "created"; communication: Communication; hasPendingEvents: boolean }
+  | { outcome: "replayed"; communication: Communication }
+  /** Another communication of the tenant has this (provider, provider_message_id). */
+  | { outcome: "provider_conflict" }
   | { outcome: "key_conflict" }
   /** The key's record went between the failed insert and the read (the purge): safe to retry. */
   | { outcome: "key_vanished" };
@@ -95,6 +110,8 @@ export const toCommunication = (row: CommunicationRow): Communication => ({
   status: row.status,
   content: row.content,
   communication_details: row.communication_details,
+  provider: row.provider,
+  provider_message_id: row.provider_message_id,
   created_by: row.created_by,
   created_at: row.created_at,
   updated_at: row.updated_at,
@@ -111,7 +128,7 @@ const toEvent = (row: EventRow) => {
  * the same `"communications"."col"` and decode like the columns
  * (`mapWith`), so rows come back as CommunicationRow.
  */
-const rowFields = Object.fromEntries(
+export const rowFields = Object.fromEntries(
   Object.entries(getTableColumns(communications)).map(([key, column]) => [
     key,
     sql`${communications}.${sql.identifier(column.name)}`.mapWith(column),
@@ -120,10 +137,40 @@ const rowFields = Object.fromEntries(
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The unique (tenant_id, provider_message_id, provider) index of migrations/0002_providers.sql. */
+export const isProviderIdConflict = (err: unknown): boolean => {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (String((e as Error).message ?? e).includes("UNIQUE constraint failed: communications.tenant_id")) return true;
+  }
+  return false;
+};
+
+/**
+ * The customer's end of the conversation: whom an outbound went to, who sent
+ * an inbound; a phone number, else the email in lower case. Inbound messages
+ * are attributed through it (migrations/0002_providers.sql).
+ */
+export function customerAddress(direction: string, details: JsonObject): string | null {
+  const party = (direction === "inbound" ? details.sender : details.recipient) as
+    | { phone?: unknown; email?: unknown }
+    | undefined;
+  if (typeof party?.phone === "string" && party.phone) return party.phone;
+  if (typeof party?.email === "string" && party.email) return party.email.toLowerCase();
+  return null;
+}
+
 /** A list's filter terms: the request's values, or placeholders for them (see compileList). */
 type ListTerms = Partial<
   Record<
-    "customer_id" | "delivery_id" | "type" | "status" | "direction" | "created_after" | "created_before",
+    | "customer_id"
+    | "delivery_id"
+    | "type"
+    | "status"
+    | "direction"
+    | "created_after"
+    | "created_before"
+    | "provider"
+    | "provider_message_id",
     SQLWrapper
   >
 >;
@@ -140,6 +187,8 @@ interface ListValues {
   /** created_after / created_before as id bounds (ids are UUIDv7). */
   created_after?: string;
   created_before?: string;
+  provider?: string;
+  provider_message_id?: string;
   /** The cursor's last id. */
   after?: string;
   limit: number;
@@ -158,6 +207,8 @@ function listValues(scope: Scope, f: ListFilters, p: PageRequest): ListValues {
     direction: f.direction || undefined,
     created_after: f.created_after ? uuidv7Floor(Date.parse(f.created_after)) : undefined,
     created_before: f.created_before ? uuidv7Floor(Date.parse(f.created_before)) : undefined,
+    provider: f.provider || undefined,
+    provider_message_id: f.provider_message_id || undefined,
     after: p.after || undefined,
     limit: p.limit + 1, // one extra row tells whether there is a next page
     offset: p.page ? (p.page - 1) * p.limit : 0,
@@ -193,7 +244,7 @@ export class CommunicationStore {
   ) {}
 
   /** The rows this caller may see. Every communications query starts here. */
-  private visible(...conditions: (SQL | undefined)[]): SQL {
+  protected visible(...conditions: (SQL | undefined)[]): SQL {
     return and(
       eq(communications.tenant_id, this.scope.tenantId),
       this.scope.ownCustomerId === undefined ? undefined : eq(communications.customer_id, this.scope.ownCustomerId),
@@ -210,6 +261,8 @@ export class CommunicationStore {
       f.direction ? eq(communications.direction, f.direction) : undefined,
       f.created_after ? gte(communications.id, f.created_after) : undefined,
       f.created_before ? lt(communications.id, f.created_before) : undefined,
+      f.provider ? eq(communications.provider, f.provider) : undefined,
+      f.provider_message_id ? eq(communications.provider_message_id, f.provider_message_id) : undefined,
     ];
   }
 
@@ -221,8 +274,15 @@ export class CommunicationStore {
 
   /** The cheapest exact count for these filters (see the module comment). */
   private countQuery(f: ListTerms) {
+    // Provider filters are not among the counter cells: counted through their index.
     const selective =
-      this.scope.ownCustomerId !== undefined || f.customer_id || f.delivery_id || f.created_after || f.created_before;
+      this.scope.ownCustomerId !== undefined ||
+      f.customer_id ||
+      f.delivery_id ||
+      f.created_after ||
+      f.created_before ||
+      f.provider ||
+      f.provider_message_id;
     if (selective) {
       // Counts at most MAX_RESULT_WINDOW + 1 matches: one more than the
       // window says "at least", without reading the rest (a date range
@@ -285,6 +345,8 @@ export class CommunicationStore {
       direction: slot("direction"),
       created_after: slot("created_after"),
       created_before: slot("created_before"),
+      provider: slot("provider"),
+      provider_message_id: slot("provider_message_id"),
     };
     const after = slot("after");
     const keyset = after ? (order === "desc" ? lt(communications.id, after) : gt(communications.id, after)) : undefined;
@@ -356,26 +418,94 @@ export class CommunicationStore {
       created_at: iso(uuidv7Time(id)),
       updated_at: iso(uuidv7Time(id)),
       status_event_at: null,
+      provider: body.provider ?? null,
+      provider_message_id: body.provider_message_id ?? null,
+      address: customerAddress(body.direction, body.communication_details as JsonObject),
     };
     const communication = toCommunication(row);
     const insert = this.db.insert(communications).values(row);
-    if (!idempotency) {
-      await insert.run();
-      return { outcome: "created", communication };
-    }
-
+    // After the insert, in the same transaction: inbound messages nobody
+    // could be attributed to adopt this customer, and status events that
+    // arrived before this create are looked for (the caller queues them).
+    const after = this.afterInsert(row);
+    const created = (results: unknown[]): CreateOutcome => ({
+      outcome: "created",
+      communication,
+      hasPendingEvents: after.hasPending(results),
+    });
     try {
-      await this.db.batch([...claimKey(this.db, this.scope.tenantId, idempotency, communication, now), insert]);
-      return { outcome: "created", communication };
+      if (!idempotency) {
+        return created(
+          after.statements.length ? await this.db.batch([insert, ...after.statements]) : [await insert.run()],
+        );
+      }
+      return created(
+        await this.db.batch([
+          ...claimKey(this.db, this.scope.tenantId, idempotency, communication, now),
+          insert,
+          ...after.statements,
+        ]),
+      );
     } catch (err) {
-      if (!isKeyConflict(err)) throw err;
+      // With a key, the replay rules come first: a live key fails the batch before the insert.
+      if (!(idempotency && isKeyConflict(err))) {
+        if (isProviderIdConflict(err)) return { outcome: "provider_conflict" };
+        throw err;
+      }
     }
     // Another request holds the key. Its record was committed on the primary,
     // which a replica may not show yet: read it there.
     const existing = await readKey(this.db.primary(), this.scope.tenantId, idempotency.key);
     if (!existing) return { outcome: "key_vanished" };
     if (existing.request_hash !== idempotency.requestHash) return { outcome: "key_conflict" };
-    return { outcome: "replayed", communication: existing.communication as Communication };
+    // Records stored before provider fields existed lack them.
+    const stored = { provider: null, provider_message_id: null, ...existing.communication } as Communication;
+    return { outcome: "replayed", communication: stored };
+  }
+
+  /** Statements that follow a communication's insert in its batch (see create()). */
+  private afterInsert(row: CommunicationRow) {
+    const statements = [];
+    if (row.address && row.customer_id !== UNATTRIBUTED_CUSTOMER) {
+      statements.push(
+        this.db
+          .update(communications)
+          .set({ customer_id: row.customer_id, updated_at: row.created_at })
+          .where(
+            and(
+              eq(communications.tenant_id, this.scope.tenantId),
+              // The planner would walk the tenant's primary key: the ids come
+              // from the partial index of unattributed rows, pinned (and
+              // matched by its literal, which a bound parameter would not).
+              sql`${communications.id} IN (SELECT id FROM ${communications} INDEXED BY ${sql.identifier(LOOKUP_INDEXES.unattributed)}
+                WHERE tenant_id = ${this.scope.tenantId} AND address = ${row.address}
+                  AND customer_id = ${sql.raw(`'${UNATTRIBUTED_CUSTOMER}'`)})`,
+            ),
+          ),
+      );
+    }
+    const lookup = Boolean(row.provider && row.provider_message_id);
+    if (lookup) {
+      statements.push(
+        this.db
+          .select({ one: sql<number>`1` })
+          .from(pendingProviderEvents)
+          .where(
+            and(
+              eq(pendingProviderEvents.tenant_id, this.scope.tenantId),
+              // "*": kept by the `standard` route without a provider name (src/webhooks/store.ts).
+              inArray(pendingProviderEvents.provider, [row.provider as string, "*"]),
+              eq(pendingProviderEvents.provider_message_id, row.provider_message_id as string),
+            ),
+          )
+          .limit(1),
+      );
+    }
+    return {
+      statements: statements as unknown as [],
+      // The lookup is the batch's last statement.
+      hasPending: (results: unknown[]) => lookup && Boolean((results.at(-1) as unknown[] | undefined)?.length),
+    };
   }
 
   /**

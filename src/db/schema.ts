@@ -24,7 +24,21 @@ export const COMMUNICATION_INDEXES = {
   status: "communications_status",
   type: "communications_type",
   direction: "communications_direction",
+  provider: "communications_provider",
+  provider_message_id: "communications_provider_message",
 } as const;
+
+/** Indexes that serve lookups rather than list filters (migrations/0002_providers.sql). */
+export const LOOKUP_INDEXES = {
+  address: "communications_address",
+  unattributed: "communications_unattributed",
+} as const;
+
+/** customer_id of an inbound message no communication of the tenant could attribute (README). */
+export const UNATTRIBUTED_CUSTOMER = "00000000-0000-0000-0000-000000000000";
+
+export const PROVIDERS = ["twilio", "sendgrid", "standard"] as const;
+export type Provider = (typeof PROVIDERS)[number];
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -44,6 +58,10 @@ export const communications = sqliteTable(
     created_at: text("created_at").notNull(),
     updated_at: text("updated_at").notNull(),
     status_event_at: text("status_event_at"),
+    provider: text("provider"),
+    provider_message_id: text("provider_message_id"),
+    /** The customer's end of the conversation (migrations/0002_providers.sql). */
+    address: text("address"),
   },
   (t) => [primaryKey({ columns: [t.tenant_id, t.id] })],
 );
@@ -97,6 +115,31 @@ export const tenantFences = sqliteTable(
     created_at: text("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenant_id] })],
+);
+
+export const providerConnections = sqliteTable(
+  "provider_connections",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    provider: text("provider", { enum: PROVIDERS }).notNull(),
+    secret: text("secret").notNull(),
+    created_at: text("created_at").notNull(),
+    updated_at: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.provider] })],
+);
+
+export const pendingProviderEvents = sqliteTable(
+  "pending_provider_events",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    provider: text("provider").notNull(),
+    provider_message_id: text("provider_message_id").notNull(),
+    event_key: text("event_key").notNull(),
+    event: text("event", { mode: "json" }).$type<JsonObject>().notNull(),
+    received_at: text("received_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.provider, t.provider_message_id, t.event_key] })],
 );
 
 export type CommunicationRow = typeof communications.$inferSelect;

@@ -6,7 +6,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { LANGUAGES } from "../i18n/messages";
 import { BOOKMARK_PATTERN } from "../middleware/context";
-import { ADMIN_TAG, TAG } from "./route";
+import { ADMIN_TAG, TAG, WEBHOOK_TAG } from "./route";
 
 /** The document's head; paths and schemas come from the routes. */
 export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] = {
@@ -31,6 +31,11 @@ export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] 
   tags: [
     { name: TAG, description: "Log, list and track customer communications." },
     { name: ADMIN_TAG, description: "Shards and tenant moves; system administrators only." },
+    {
+      name: WEBHOOK_TAG,
+      description:
+        "Provider connections (staff) and the webhook URLs Twilio, SendGrid and Standard Webhooks senders call: signed by the provider, no bearer token.",
+    },
   ],
 };
 
@@ -59,6 +64,26 @@ export function registerDocumentComponents(registry: OpenAPIHono["openAPIRegistr
     description:
       "The bearer token of a system administrator (`is_system_admin: true`), verified exactly as bearerAuth (RFC8725 hardening, same keys); admin routes refuse every other caller with 403.",
   });
+  // Provider webhooks carry no bearer token: the provider signs each call
+  // (src/webhooks/signatures.ts verifies it as the provider documents). The
+  // signature header is declared as the credential; it is not a static key.
+  const signature = (scheme: string, header: string, description: string) =>
+    registry.registerComponent("securitySchemes", scheme, { type: "apiKey", in: "header", name: header, description });
+  signature(
+    "twilioSignature",
+    "X-Twilio-Signature",
+    "HMAC-SHA1 of the URL and sorted form fields, keyed by the Auth Token.",
+  );
+  signature(
+    "sendgridSignature",
+    "X-Twilio-Email-Event-Webhook-Signature",
+    "ECDSA P-256 over timestamp + raw body, verified with the connection's public key.",
+  );
+  signature(
+    "standardWebhooksSignature",
+    "webhook-signature",
+    "Standard Webhooks HMAC-SHA256 over id.timestamp.body; 5-minute timestamp tolerance.",
+  );
   registry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",

@@ -11,7 +11,7 @@ import { type MessageKey, type MessageParams, translate } from "../i18n/messages
 /** Response headers, declared once as components in ./document.ts. */
 export const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 /** Headers on every response (set by src/middleware/context.ts). */
-const everyResponse = {
+export const everyResponse = {
   "X-Request-Id": headerRef("X-Request-Id"),
   "Server-Timing": headerRef("Server-Timing"),
   "x-d1-bookmark": headerRef("x-d1-bookmark"),

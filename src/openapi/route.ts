@@ -25,6 +25,7 @@ const adminSecurity = [{ adminBearerAuth: [] }];
 
 export const TAG = "Customer Communications";
 export const ADMIN_TAG = "Administration";
+export const WEBHOOK_TAG = "Provider Webhooks";
 
 type OperationConfig = Omit<RouteConfig, "tags" | "security" | "parameters" | "middleware">;
 

@@ -18,6 +18,9 @@ export const TENANT_TABLES: readonly TenantTable[] = [
   { name: "communications", key: ["id"] },
   { name: "communication_events", key: ["communication_id", "id"] },
   { name: "idempotency_keys", key: ["key"] },
+  // Provider webhooks (migrations/0002_providers.sql).
+  { name: "provider_connections", key: ["provider"] },
+  { name: "pending_provider_events", key: ["provider", "provider_message_id", "event_key"] },
 ];
 
 /** Checked by the move's verification as well: rebuilt by triggers, so compared, not copied. */
