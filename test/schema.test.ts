@@ -112,6 +112,17 @@ describe("the shard's communications table and indexes", () => {
     );
   });
 
+  it("every table a move copies refuses inserts while its tenant is fenced (no write lands behind the final copy)", async () => {
+    for (const { name } of TENANT_TABLES) {
+      const { results } = await env.SHARD_0.prepare(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND sql LIKE '%BEFORE INSERT%' AND sql LIKE '%tenant_fences%'",
+      )
+        .bind(name)
+        .all<{ sql: string }>();
+      expect(results.length, `${name} has a fence trigger`).toBe(1);
+    }
+  });
+
   it("every table's primary key and every index start with tenant_id (tenants move between databases whole)", async () => {
     const tables = [...TENANT_TABLES, ...DERIVED_TABLES].map((t) => t.name);
     // Every shard table but the move's own fence is moved with its tenant.
