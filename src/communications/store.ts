@@ -160,20 +160,7 @@ export function customerAddress(direction: string, details: JsonObject): string 
 }
 
 /** A list's filter terms: the request's values, or placeholders for them (see compileList). */
-type ListTerms = Partial<
-  Record<
-    | "customer_id"
-    | "delivery_id"
-    | "type"
-    | "status"
-    | "direction"
-    | "created_after"
-    | "created_before"
-    | "provider"
-    | "provider_message_id",
-    SQLWrapper
-  >
->;
+type ListTerms = Partial<Record<keyof ListFilters, SQLWrapper>>;
 
 /** The values a list statement's placeholders are filled with, by name. */
 interface ListValues {
