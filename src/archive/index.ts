@@ -13,6 +13,7 @@ import {
   Communication,
   CommunicationEvent,
   EXAMPLE_COMMUNICATION,
+  EXAMPLE_EVENT,
   MAX_EVENTS,
 } from "../communications/schemas";
 import type { AppEnv } from "../env";
@@ -69,17 +70,7 @@ export const archiveRoute = protectedRoute(
                 value: {
                   ...EXAMPLE_COMMUNICATION,
                   status: "delivered",
-                  events: [
-                    {
-                      id: "0195f3c3-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
-                      communication_id: EXAMPLE_COMMUNICATION.id,
-                      from_status: "sent",
-                      status: "delivered",
-                      occurred_at: "2026-11-28T14:03:11.000Z",
-                      recorded_at: "2026-11-28T14:03:12.004Z",
-                      details: { provider: "twilio" },
-                    },
-                  ],
+                  events: [EXAMPLE_EVENT],
                 },
               },
             },

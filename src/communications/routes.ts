@@ -22,6 +22,7 @@ import {
   CreateBody,
   EventsResponse,
   EXAMPLE_COMMUNICATION,
+  EXAMPLE_EVENT,
   IdempotencyHeaders,
   IdParams,
   ItemResponse,
@@ -170,17 +171,7 @@ export const eventsRoute = protectedRoute(
     responses: {
       200: json(EventsResponse, "The events.", {
         events: success("events_ok", {
-          events: [
-            {
-              id: "0195f3c3-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
-              communication_id: EXAMPLE_COMMUNICATION.id,
-              from_status: "sent",
-              status: "delivered",
-              occurred_at: "2026-11-28T14:03:11.000Z",
-              recorded_at: "2026-11-28T14:03:12.004Z",
-              details: { provider: "twilio" },
-            },
-          ],
+          events: [EXAMPLE_EVENT],
         }),
       }),
       404: notFoundError,

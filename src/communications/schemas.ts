@@ -356,6 +356,17 @@ export const CommunicationEvent = z
   })
   .openapi("CommunicationEvent");
 
+/** An applied status change, for the events and archive examples. */
+export const EXAMPLE_EVENT: z.infer<typeof CommunicationEvent> = {
+  id: "0195f3c3-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+  communication_id: EXAMPLE_COMMUNICATION.id,
+  from_status: "sent",
+  status: "delivered",
+  occurred_at: "2026-11-28T14:03:11.000Z",
+  recorded_at: "2026-11-28T14:03:12.004Z",
+  details: { provider: "twilio" },
+};
+
 export const successEnvelope = <T extends z.ZodRawShape>(name: string, shape: T) =>
   z
     .object({ success: z.literal(true), message: localised().openapi({ description: "Localised." }), ...shape })
