@@ -146,8 +146,11 @@ describe("a tenant move", () => {
     let done = false;
     const traffic = (async () => {
       // Runs until the move is done and at least one write got through (before the fence or after the
-      // switch): on a fast machine the whole loop can otherwise fall inside the frozen phase.
-      for (let i = 0; !(done && written.length > 0) && i < 250; i++) {
+      // switch). The bound is time, not a count of rounds: on an idle machine 250 rounds fit inside
+      // the frozen phase (CI saw 0 stored, 250 refused). Once the move is done writes succeed, so the
+      // loop ends a round or two after it; the deadline only stops a wedged move from hanging here.
+      const deadline = Date.now() + 60_000;
+      for (let i = 0; !(done && written.length > 0) && Date.now() < deadline; i++) {
         const admin = await who.admin();
         const viewer = await who.viewer();
         const read = await fresh(() => call("?limit=5", { token: viewer }));
@@ -234,7 +237,7 @@ describe("a tenant move", () => {
     expect(refused).toBeGreaterThan(0); // the fence held writes back while frozen
     expect(written.length).toBeGreaterThan(0); // and writes went on before and after it
     expect(await countIn(shardBinding(env, to), "idempotency_keys", tenant)).toBe(seeded.keys.size + written.length);
-  });
+  }, 90_000);
 
   it("interrupted (a copy step fails as if the Worker restarted) resumes and completes with nothing doubled", async () => {
     const seeded = await seedTenant(10);
