@@ -8,20 +8,34 @@
  *  - GET /__bench/d1: one trivial D1 query on the plain binding;
  *  - GET /__bench/d1-session: the same query inside a D1 session
  *    (`withSession`, as every app request opens one; src/db/client.ts);
- *  - GET /__bench/d1-session-limits: plus the two rate-limit calls every
- *    authenticated request makes (src/middleware/auth.ts);
+ *  - GET /__bench/d1-session-limits-parallel: plus the two rate-limit calls,
+ *    made at the same time (what a Worker without the app's ordering pays);
+ *  - GET /__bench/d1-session-limits: the two calls one after the other, as
+ *    src/middleware/rate-limit.ts makes them (the tenant's bucket is only
+ *    charged for a request its user's bucket let through: issue 11);
  *  - GET /__bench/floor: plus one log line with the fields of the app's,
  *    written by the app's own logger (src/lib/logger.ts, as
- *    src/middleware/context.ts does): the duty-matched floor, what any
- *    Worker with this service's duties pays whatever its code;
+ *    src/middleware/context.ts does): the one-query floor;
  *  - GET /__bench/floor-object-log: the same, but the line is handed to
  *    console.log as an object rather than a JSON string (the alternative
  *    way to write a structured line; the bench prices both);
  *  - GET /__bench/io/<name>: the D1 statements an app request made, replayed
  *    on the plain binding with nothing else (no router, no validation, no
- *    auth, no ORM): that operation's own D1 I/O without the framework. The
- *    statements are recorded from one app request sent with the header
- *    `x-bench-record: <name>` (the probe of scripts/bench.mjs).
+ *    auth, no ORM): that operation's own D1 I/O without the framework;
+ *  - GET /__bench/floor/<name>: the operation's duty-matched floor: the same
+ *    statements inside a D1 session, the two limit() calls in the app's
+ *    order, the rows as the JSON body and one log line. What any Worker
+ *    serving this operation with this service's duties pays, whatever its
+ *    code; the app's request minus this is ours;
+ *  - GET /__bench/ours/<name>?n=N&run=app|floor: ours apart from the
+ *    emulator. The recorded app request (or its floor) N times in a loop in
+ *    this isolate, with D1 answered from the recording and the limiters and
+ *    console.log answering at once: no Durable Object round trip, no SQLite,
+ *    no log forwarding, only JavaScript. scripts/bench.mjs reads the
+ *    process's CPU time around the two loops; their difference per request
+ *    is the app's own code.
+ * The statements and results are recorded from one app request sent with the
+ * header `x-bench-record: <name>` (the probe of scripts/bench.mjs).
  */
 import worker from "../src/index";
 import { log } from "../src/lib/logger";
@@ -38,14 +52,33 @@ interface Recorded {
   sql: string;
   params: unknown[];
 }
-/** Per operation name: the app's D1 calls in order, each a batch of statements. */
-const recordings = new Map<string, { calls: Recorded[][]; id?: string; key?: string }>();
+/** One D1 call of the app (a statement run alone, or a batch) and what D1 answered. */
+interface Call {
+  statements: Recorded[];
+  results?: D1Result[];
+}
+/** Per operation name: the app's request, and its D1 calls in order. */
+interface Recording {
+  calls: Call[];
+  request: { method: string; url: string; headers: [string, string][]; body?: string };
+  id?: string;
+  key?: string;
+}
+const recordings = new Map<string, Recording>();
 
 /**
  * A D1 binding that records every statement the app sends through it
- * (including those of its sessions) and otherwise behaves as the binding.
+ * (including those of its sessions), with D1's answer, and otherwise behaves
+ * as the binding.
  */
-function recordingBinding(db: D1Database, calls: Recorded[][]): D1Database {
+function recordingBinding(db: D1Database, calls: Call[]): D1Database {
+  const record = async <T>(statements: Recorded[], run: () => Promise<T>, toResults: (r: T) => D1Result[]) => {
+    const call: Call = { statements };
+    calls.push(call);
+    const result = await run();
+    call.results = toResults(result);
+    return result;
+  };
   const wrapStatement = (stmt: D1PreparedStatement, rec: Recorded): D1PreparedStatement =>
     new Proxy(stmt, {
       get(target, prop) {
@@ -55,11 +88,13 @@ function recordingBinding(db: D1Database, calls: Recorded[][]): D1Database {
         if (prop === RECORD) return rec;
         const value = Reflect.get(target, prop, target);
         if (typeof value !== "function") return value;
-        if (prop === "all" || prop === "run" || prop === "raw" || prop === "first") {
-          return (...args: unknown[]) => {
-            calls.push([rec]);
-            return value.apply(target, args);
-          };
+        if (prop === "all" || prop === "run") {
+          return (...args: unknown[]) =>
+            record(
+              [rec],
+              () => value.apply(target, args) as Promise<D1Result>,
+              (r) => [r],
+            );
         }
         return value.bind(target);
       },
@@ -71,10 +106,12 @@ function recordingBinding(db: D1Database, calls: Recorded[][]): D1Database {
           return (sql: string) => wrapStatement(target.prepare(sql), { sql, params: [] });
         }
         if (prop === "batch") {
-          return (statements: D1PreparedStatement[]) => {
-            calls.push(statements.map((s) => (s as unknown as Record<symbol, Recorded>)[RECORD] as Recorded));
-            return target.batch(statements);
-          };
+          return (statements: D1PreparedStatement[]) =>
+            record(
+              statements.map((s) => (s as unknown as Record<symbol, Recorded>)[RECORD] as Recorded),
+              () => target.batch(statements),
+              (r) => r,
+            );
         }
         if (prop === "withSession") {
           return (constraint?: string) => wrapSource((target as D1Database).withSession(constraint));
@@ -88,13 +125,12 @@ function recordingBinding(db: D1Database, calls: Recorded[][]): D1Database {
 const RECORD = Symbol("recorded statement");
 
 /**
- * Replays an operation's D1 calls on the plain binding. A create replayed
- * as recorded would collide with its own first row, so the new row's id and
- * the Idempotency-Key are replaced by fresh ones wherever they appear.
+ * Replays an operation's D1 calls on `db` (the plain binding or a session).
+ * A create replayed as recorded would collide with its own first row, so the
+ * new row's id and the Idempotency-Key are replaced by fresh ones wherever
+ * they appear.
  */
-async function replay(db: D1Database, name: string): Promise<Response> {
-  const recording = recordings.get(name);
-  if (!recording) return new Response(`no recording for ${name}`, { status: 404 });
+async function replay(db: D1Database | D1DatabaseSession, recording: Recording): Promise<unknown[]> {
   const fresh = new Map<string, string>();
   if (recording.id) fresh.set(recording.id, uuidv7());
   if (recording.key) fresh.set(recording.key, crypto.randomUUID());
@@ -106,12 +142,45 @@ async function replay(db: D1Database, name: string): Promise<Response> {
   };
   const results: unknown[] = [];
   for (const call of recording.calls) {
-    const statements = call.map((s) => db.prepare(s.sql).bind(...s.params.map(param)));
+    const statements = call.statements.map((s) => db.prepare(s.sql).bind(...s.params.map(param)));
     const done = statements.length === 1 ? [await statements[0]?.all()] : await db.batch(statements);
     results.push(done.map((r) => r?.results));
   }
-  return new Response(JSON.stringify({ success: true, results }), { headers: JSON_HEADERS });
+  return results;
 }
+
+/**
+ * A D1 binding that answers each call with the recorded result of the call
+ * at the same position, at once (no SQLite, no Durable Object round trip):
+ * the isolated loops' database. `rewind()` starts the next request's
+ * sequence. Results are copied, so that nothing the app does to a row leaks
+ * into the next round (the copy is paid by both loops alike).
+ */
+function answeringBinding(calls: Call[]) {
+  let next = 0;
+  const take = () => {
+    const call = calls[next++ % calls.length];
+    return structuredClone(call?.results ?? []);
+  };
+  const statement = (): D1PreparedStatement => {
+    const stmt = {
+      bind: () => stmt,
+      all: async () => take()[0],
+      run: async () => take()[0],
+      first: async () => take()[0]?.results[0] ?? null,
+      raw: async () => (take()[0]?.results ?? []).map((row) => Object.values(row as object)),
+    };
+    return stmt as unknown as D1PreparedStatement;
+  };
+  const session = {
+    prepare: statement,
+    batch: async () => take(),
+    getBookmark: () => null,
+    withSession: () => session,
+  };
+  return { binding: session as unknown as D1Database, rewind: () => (next = 0) };
+}
+const ALLOW: RateLimit = { limit: async () => ({ success: true }) };
 
 /** The duty-matched floor's log line: the fields of the app's request line, filled in. */
 function logLine(started: number, request: Request, status: number, meta: D1Meta | undefined, asObject = false) {
@@ -135,52 +204,124 @@ function logLine(started: number, request: Request, status: number, meta: D1Meta
   else log.info("request", fields);
 }
 
-async function sessionQuery(env: Env, limits: boolean) {
+/** The two limit() calls: in the app's order (user, then tenant if the user passed), or at once. */
+async function limits(env: Env, parallel: boolean) {
+  if (parallel) {
+    await Promise.all([
+      env.USER_RATE_LIMITER.limit({ key: "user:bench" }),
+      env.TENANT_RATE_LIMITER.limit({ key: "tenant:bench" }),
+    ]);
+  } else if ((await env.USER_RATE_LIMITER.limit({ key: "user:bench" })).success) {
+    await env.TENANT_RATE_LIMITER.limit({ key: "tenant:bench" });
+  }
+}
+
+async function sessionQuery(env: Env, limit: "none" | "parallel" | "in order") {
   const session = env.SHARD_0.withSession("first-unconstrained");
-  const [result] = await Promise.all([
-    session.prepare(ONE).all<{ one: number }>(),
-    limits && env.TENANT_RATE_LIMITER.limit({ key: "tenant:bench" }),
-    limits && env.USER_RATE_LIMITER.limit({ key: "user:bench" }),
-  ]);
-  return result;
+  if (limit !== "none") await limits(env, limit === "parallel");
+  return session.prepare(ONE).all<{ one: number }>();
 }
 
 const json = (one: number | undefined) =>
   new Response(JSON.stringify({ success: true, one: one ?? 0 }), { headers: JSON_HEADERS });
 
+/** An operation's duty-matched floor: limits in order, its D1 calls in a session, the rows as JSON, one log line. */
+async function operationFloor(env: Env, recording: Recording, started: number, request: Request) {
+  await limits(env, false);
+  const session = env.SHARD_0.withSession("first-unconstrained");
+  const results = await replay(session, recording);
+  const response = new Response(JSON.stringify({ success: true, results }), { headers: JSON_HEADERS });
+  logLine(started, request, response.status, undefined);
+  return response;
+}
+
+/**
+ * The isolated loop: the recorded request (`run=app`) or its floor
+ * (`run=floor`) `n` times, D1 answered from the recording, the limiters and
+ * console.log answering at once. The bench reads this process's CPU time
+ * around it; the answer says how many requests ran.
+ */
+async function isolatedLoop(env: Env, ctx: ExecutionContext, recording: Recording, n: number, run: string) {
+  const db = answeringBinding(recording.calls);
+  const stubbed: Env = {
+    ...env,
+    SHARD_0: db.binding,
+    USER_RATE_LIMITER: ALLOW,
+    TENANT_RATE_LIMITER: ALLOW,
+    CUSTOMER_RATE_LIMITER: ALLOW,
+  };
+  const { method, url, headers, body } = recording.request;
+  const quiet = console.log;
+  console.log = () => {};
+  let failed = 0;
+  try {
+    for (let i = 0; i < n; i++) {
+      db.rewind();
+      const request = new Request(url, { method, headers, body });
+      const response =
+        run === "floor"
+          ? await operationFloor(stubbed, recording, performance.now(), request)
+          : await worker.fetch(request, stubbed, ctx);
+      await response.arrayBuffer();
+      if (response.status >= 300) failed++;
+    }
+  } finally {
+    console.log = quiet;
+  }
+  return new Response(JSON.stringify({ success: failed === 0, n, failed }), {
+    status: failed ? 500 : 200,
+    headers: JSON_HEADERS,
+  });
+}
+
 export default {
   async fetch(request, env, ctx) {
     const started = performance.now();
-    const { pathname } = new URL(request.url);
+    const { pathname, searchParams } = new URL(request.url);
     switch (pathname) {
       case "/__bench/static":
         return new Response(STATIC_BODY, { headers: JSON_HEADERS });
       case "/__bench/d1":
         return json((await env.SHARD_0.prepare(ONE).first<{ one: number }>())?.one);
       case "/__bench/d1-session":
-        return json((await sessionQuery(env, false)).results[0]?.one);
+        return json((await sessionQuery(env, "none")).results[0]?.one);
+      case "/__bench/d1-session-limits-parallel":
+        return json((await sessionQuery(env, "parallel")).results[0]?.one);
       case "/__bench/d1-session-limits":
-        return json((await sessionQuery(env, true)).results[0]?.one);
+        return json((await sessionQuery(env, "in order")).results[0]?.one);
       case "/__bench/floor":
       case "/__bench/floor-object-log": {
-        const result = await sessionQuery(env, true);
+        const result = await sessionQuery(env, "in order");
         const response = json(result.results[0]?.one);
         logLine(started, request, response.status, result.meta, pathname.endsWith("object-log"));
         return response;
       }
     }
-    if (pathname.startsWith("/__bench/io/")) return replay(env.SHARD_0, decodeURIComponent(pathname.slice(12)));
+    const [, kind, name] = /^\/__bench\/(io|floor|ours)\/(.+)$/.exec(pathname) ?? [];
+    if (kind && name) {
+      const recording = recordings.get(decodeURIComponent(name));
+      if (!recording) return new Response(`no recording for ${name}`, { status: 404 });
+      if (kind === "io") {
+        const results = await replay(env.SHARD_0, recording);
+        return new Response(JSON.stringify({ success: true, results }), { headers: JSON_HEADERS });
+      }
+      if (kind === "floor") return operationFloor(env, recording, started, request);
+      return isolatedLoop(env, ctx, recording, Number(searchParams.get("n") ?? 100), searchParams.get("run") ?? "app");
+    }
 
     const record = request.headers.get("x-bench-record");
     if (!record) return worker.fetch(request, env, ctx);
-    const calls: Recorded[][] = [];
+    const calls: Call[] = [];
+    const body = request.method === "GET" ? undefined : await request.clone().text();
     const response = await worker.fetch(request, { ...env, SHARD_0: recordingBinding(env.SHARD_0, calls) }, ctx);
     // JSON answers name the created row; a webhook's TwiML answer names nothing.
     const isJson = response.headers.get("content-type")?.includes("json");
-    const body = (isJson ? await response.clone().json() : {}) as { communication?: { id?: string } };
+    const answer = (isJson ? await response.clone().json() : {}) as { communication?: { id?: string } };
+    const headers = [...request.headers].filter(([h]) => h !== "x-bench-record");
     recordings.set(record, {
       calls,
-      id: body.communication?.id,
+      request: { method: request.method, url: request.url, headers, body },
+      id: answer.communication?.id,
       key: request.headers.get("idempotency-key") ?? undefined,
     });
     return response;

@@ -7,20 +7,31 @@
  *     seeded in bulk with N communications of one tenant (scripts/bench/seed.mjs);
  *  2. `wrangler dev` of bench/worker.ts on 127.0.0.1: the real app plus the
  *     baselines in the same workerd (bench/worker.ts): static JSON; one D1
- *     query; the same in a D1 session; plus the two limit() calls; plus one
- *     log line (the duty-matched floor); and each operation's own D1
- *     statements replayed without the framework (/__bench/io/<name>);
+ *     query; the same in a D1 session; plus the two limit() calls (at once,
+ *     and in the app's order); plus one log line (the one-query floor); and
+ *     per operation its own D1 statements replayed without the framework
+ *     (/__bench/io/<name>) and its duty-matched floor (/__bench/floor/<name>:
+ *     the same statements in a session, the limits in order, the rows as
+ *     JSON, one log line);
  *  3. every operation of the mix is probed once for its D1 cost (the
  *     Server-Timing header: queries, rows read, rows written; the probe also
- *     records its statements), then loaded with autocannon for --duration
- *     seconds, right after its own D1 I/O and between two runs of the floor.
- * Per operation it prints req/s against the floor (the mean of the runs
- * around it) and the workerd CPU per request split into its own D1 I/O
- * without the framework + the duties (session, limits, log line: the floor
- * minus the one-query baseline) + ours (the rest). The summary compares rows
+ *     records its statements and their results), then:
+ *     - ours apart from the emulator: the recorded request, then its floor,
+ *       run in loops inside the isolate with D1, the limiters and the log
+ *       answering at once (/__bench/ours/<name>); the difference of the
+ *       process's CPU time per request is the app's own code;
+ *     - loaded with autocannon: its own D1 I/O once, then --rounds rounds of
+ *       [its floor, the operation], --duration seconds each (the machine is
+ *       shared: alternating cancels drift).
+ * Per operation it prints req/s against its floor (sums over the rounds) and
+ * against the one-query floor, and the workerd CPU per request split into its
+ * own D1 I/O without the framework + the duties (its floor minus its I/O:
+ * session, limits, log line, JSON) + ours (the operation minus its floor),
+ * with ours apart from the emulator next to it. The summary compares rows
  * read per list shape across sizes.
  *
- * Options: --sizes 10000,100000,1000000  --duration 4  --connections 16
+ * Options: --sizes 10000,100000,1000000  --duration 2  --rounds 3  --connections 16
+ *          --loop 1500 (requests per isolated loop)
  *          --port 8810  --keep (leave the seeded databases on disk)
  *          --json <file> (default .wrangler/bench/results.json)
  */
@@ -47,7 +58,9 @@ const { DatabaseSync } = await import("node:sqlite");
 const { values: opts } = parseArgs({
   options: {
     sizes: { type: "string", default: "10000,100000,1000000" },
-    duration: { type: "string", default: "3" },
+    duration: { type: "string", default: "2" },
+    rounds: { type: "string", default: "3" },
+    loop: { type: "string", default: "1500" },
     connections: { type: "string", default: "16" },
     port: { type: "string", default: "8810" },
     keep: { type: "boolean", default: false },
@@ -58,6 +71,8 @@ const { values: opts } = parseArgs({
 });
 const SIZES = opts.sizes.split(",").map((s) => Number(s.replace(/_/g, "")));
 const DURATION = Number(opts.duration);
+const ROUNDS = Number(opts.rounds);
+const LOOP = Number(opts.loop);
 const CONNECTIONS = Number(opts.connections);
 const PORT = Number(opts.port);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -342,13 +357,49 @@ async function load(op, pgid) {
     p50: result.latency.p50,
     p99: result.latency.p99,
     requests: result.requests.total,
+    cpuMs,
     cpuPerRequest: result.requests.total && cpuMs >= 0 ? cpuMs / result.requests.total : undefined,
     bad,
   };
 }
 
-/** The duty-matched floor (bench/worker.ts): one D1 query in a session, two limit() calls, one log line. */
-const FLOOR = "floor: + log line (duty-matched)";
+/** The one-query floor (bench/worker.ts): one D1 query in a session, two limit() in order, one log line. */
+const FLOOR = "floor: + log line (one query)";
+
+/** Several runs of one thing as one: requests and CPU summed, latencies averaged. */
+function combine(runs) {
+  const requests = runs.reduce((s, r) => s + r.requests, 0);
+  const cpuMs = runs.reduce((s, r) => s + r.cpuMs, 0);
+  return {
+    rps: mean(runs, (r) => r.rps),
+    p50: mean(runs, (r) => r.p50),
+    p99: mean(runs, (r) => r.p99),
+    requests,
+    cpuPerRequest: requests && !Number.isNaN(cpuMs) ? cpuMs / requests : undefined,
+    bad: runs.reduce((s, r) => s + r.bad, 0),
+  };
+}
+
+/**
+ * Ours apart from the emulator: workerd CPU ms per request of the recorded
+ * request in the isolated loop, minus that of its floor in the same loop
+ * (bench/worker.ts, /__bench/ours). Three alternating pairs, summed.
+ */
+async function isolated(op, pgid) {
+  const url = (run) => `${ORIGIN}/__bench/ours/${encodeURIComponent(op.name)}?n=${LOOP}&run=${run}`;
+  const cpu = { app: 0, floor: 0 };
+  for (let i = 0; i < 3; i++) {
+    for (const run of ["app", "floor"]) {
+      const before = workerCpu(pgid);
+      const res = await fetch(url(run));
+      const after = workerCpu(pgid);
+      if (!res.ok) throw new Error(`${op.name} isolated ${run}: ${res.status} ${await res.text()}`);
+      cpu[run] += before.pids === after.pids ? after.ms - before.ms : Number.NaN;
+    }
+  }
+  return { app: cpu.app / (3 * LOOP), floor: cpu.floor / (3 * LOOP), ours: (cpu.app - cpu.floor) / (3 * LOOP) };
+}
+
 const mean = (xs, f) => {
   const values = xs.map(f).filter((v) => v !== undefined && !Number.isNaN(v));
   return values.length ? values.reduce((s, v) => s + v, 0) / values.length : undefined;
@@ -377,18 +428,19 @@ async function benchSize(n, script) {
       baseline("baseline: static JSON", "static"),
       baseline("baseline: one D1 query", "d1"),
       baseline("baseline: + D1 session", "d1-session"),
-      baseline("baseline: + 2 limit()", "d1-session-limits"),
+      baseline("baseline: + 2 limit() at once", "d1-session-limits-parallel"),
+      baseline("baseline: + 2 limit() in order", "d1-session-limits"),
       baseline("floor, log line as an object", "floor-object-log"),
+      baseline(FLOOR, "floor"),
     ];
-    const floor = baseline(FLOOR, "floor");
     const webhook = await twilioCallback(admin);
     const ops = operations({ admin, customer, middleId: db.middleId, now, webhook }).filter(
       (op) => !opts.only || opts.only.split(",").some((part) => op.name.includes(part)),
     );
 
     // Warm-up: JIT, the isolate's key cache, SQLite's page cache. The probe
-    // of each operation also records its D1 statements for /__bench/io/<name>.
-    for (const op of [...baselines, floor, ...ops.filter((o) => o.kind === "list")]) await probe(op);
+    // of each operation also records its D1 statements for /__bench/*/<name>.
+    for (const op of [...baselines, ...ops.filter((o) => o.kind === "list")]) await probe(op);
     await load({ ...ops[0], name: "warm-up" }, worker.pgid);
 
     const rows = [];
@@ -396,22 +448,29 @@ async function benchSize(n, script) {
       log(
         `   ${pad(row.name, 34, true)} ${pad(fmt(row.rowsRead), 6)} read ${pad(fmt(row.rowsWritten), 3)} written  ` +
           `p50 ${fmt(row.p50, 1)} ms  ${fmt(row.rps)} req/s  cpu ${fmt(row.cpuPerRequest, 2)} ms` +
-          (row.ioCpu === undefined ? "" : ` (i/o ${fmt(row.ioCpu, 2)})`),
+          (row.ioCpu === undefined
+            ? ""
+            : ` (i/o ${fmt(row.ioCpu, 2)}, floor ${fmt(row.floorCpu, 2)}, vs floor ${row.ratio.toFixed(2)}, ours isolated ${fmt(row.isolated?.ours, 3)})`),
       );
     const firstRuns = [];
     for (const b of baselines) firstRuns.push(await load(b, worker.pgid));
-    // The machine is shared: each operation runs between two runs of the
-    // duty-matched floor and is compared with their mean; its own D1 I/O
-    // without the framework runs right before it.
-    const floors = [await load(floor, worker.pgid)];
     for (const op of ops) {
       const probed = await probe(op);
-      const io = await load(
-        { name: `${op.name} (i/o)`, method: "GET", url: `${ORIGIN}/__bench/io/${encodeURIComponent(op.name)}` },
-        worker.pgid,
-      );
-      const loaded = await load(op, worker.pgid);
-      floors.push(await load(floor, worker.pgid));
+      const at = (kind) => ({
+        name: `${op.name} (${kind})`,
+        method: "GET",
+        url: `${ORIGIN}/__bench/${kind}/${encodeURIComponent(op.name)}`,
+      });
+      const io = await load(at("io"), worker.pgid);
+      const inIsolate = op.kind === "webhook" ? undefined : await isolated(op, worker.pgid);
+      const floorRuns = [];
+      const opRuns = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        floorRuns.push(await load(at("floor"), worker.pgid));
+        opRuns.push(await load(op, worker.pgid));
+      }
+      const loaded = combine(opRuns);
+      const floor = combine(floorRuns);
       const row = {
         name: op.name,
         kind: op.kind,
@@ -419,58 +478,47 @@ async function benchSize(n, script) {
         returned: probed.returned,
         total: probed.total,
         ...loaded,
+        // Requests served in the same time, alternating: the ratio of throughputs.
+        ratio: loaded.requests / floor.requests,
         ioRps: io.rps,
         ioCpu: io.cpuPerRequest,
-        floorRps: mean(floors.slice(-2), (f) => f.rps),
+        floorRps: floor.rps,
+        floorCpu: floor.cpuPerRequest,
+        isolated: inIsolate,
       };
       rows.push(row);
       report(row);
     }
     const lastRuns = [];
     for (const b of baselines) lastRuns.push(await load(b, worker.pgid));
-    const baselineRows = baselines.map((b, i) => {
-      const runs = [firstRuns[i], lastRuns[i]];
-      return {
-        name: b.name,
-        kind: "baseline",
-        rps: mean(runs, (r) => r.rps),
-        p50: mean(runs, (r) => r.p50),
-        p99: mean(runs, (r) => r.p99),
-        cpuPerRequest: mean(runs, (r) => r.cpuPerRequest),
-      };
-    });
-    const floorRow = {
-      name: FLOOR,
+    const baselineRows = baselines.map((b, i) => ({
+      name: b.name,
       kind: "baseline",
-      rps: mean(floors, (r) => r.rps),
-      p50: mean(floors, (r) => r.p50),
-      p99: mean(floors, (r) => r.p99),
-      cpuPerRequest: mean(floors, (r) => r.cpuPerRequest),
-    };
-    for (const r of [...baselineRows, floorRow]) report(r);
-    const cpuOf = (name) => [...baselineRows, floorRow].find((r) => r.name === name)?.cpuPerRequest;
-    // What every Worker with these duties pays on top of its own D1 I/O:
-    // the session, the two limit() calls and the log line.
-    const dutiesCpu = floorRow.cpuPerRequest - cpuOf("baseline: one D1 query");
+      ...combine([firstRuns[i], lastRuns[i]]),
+    }));
+    for (const r of baselineRows) report(r);
+    const baselineOf = (name) => baselineRows.find((r) => r.name === name);
+    const cpuOf = (name) => baselineOf(name)?.cpuPerRequest;
+    const oneQueryFloor = baselineOf(FLOOR);
     for (const row of rows) {
-      row.ratio = row.rps / row.floorRps;
-      row.dutiesCpu = dutiesCpu;
-      row.oursCpu = row.cpuPerRequest - row.ioCpu - dutiesCpu;
+      row.dutiesCpu = row.floorCpu - row.ioCpu;
+      row.oursCpu = row.cpuPerRequest - row.floorCpu;
+      row.ratioOneQuery = row.rps / oneQueryFloor.rps;
     }
-    for (const row of baselineRows) row.ratio = row.rps / floorRow.rps;
-    floorRow.ratio = 1;
+    for (const row of baselineRows) row.ratioOneQuery = row.rps / oneQueryFloor.rps;
     return {
       n,
       seedSeconds: db.seedMs / 1000,
-      floorRps: floorRow.rps,
+      floorRps: oneQueryFloor.rps,
       duties: {
         session: cpuOf("baseline: + D1 session") - cpuOf("baseline: one D1 query"),
-        limits: cpuOf("baseline: + 2 limit()") - cpuOf("baseline: + D1 session"),
-        log: floorRow.cpuPerRequest - cpuOf("baseline: + 2 limit()"),
-        logAsObject: cpuOf("floor, log line as an object") - cpuOf("baseline: + 2 limit()"),
-        total: dutiesCpu,
+        limitsAtOnce: cpuOf("baseline: + 2 limit() at once") - cpuOf("baseline: + D1 session"),
+        limits: cpuOf("baseline: + 2 limit() in order") - cpuOf("baseline: + D1 session"),
+        log: cpuOf(FLOOR) - cpuOf("baseline: + 2 limit() in order"),
+        logAsObject: cpuOf("floor, log line as an object") - cpuOf("baseline: + 2 limit() in order"),
+        total: cpuOf(FLOOR) - cpuOf("baseline: one D1 query"),
       },
-      rows: [...baselineRows, floorRow, ...rows],
+      rows: [...baselineRows, ...rows],
     };
   } finally {
     worker.stop();
@@ -518,18 +566,18 @@ function startupMs() {
 
 function printSize(result) {
   console.log(
-    `\nN = ${fmt(result.n)} (seeded in ${result.seedSeconds.toFixed(1)} s; ${MESSAGES_PER_DAY}/day; ${CONNECTIONS} connections, ${DURATION} s per operation)`,
+    `\nN = ${fmt(result.n)} (seeded in ${result.seedSeconds.toFixed(1)} s; ${MESSAGES_PER_DAY}/day; ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per operation and its floor)`,
   );
   const d = result.duties;
   console.log(
-    `duties (workerd CPU ms/req): D1 session ${fmt(d.session, 2)}, 2 limit() ${fmt(d.limits, 2)}, log line ${fmt(d.log, 2)} (as an object instead of a JSON string: ${fmt(d.logAsObject, 2)}); total ${fmt(d.total, 2)}`,
+    `duties (workerd CPU ms/req, baselines): D1 session ${fmt(d.session, 2)}, 2 limit() in order ${fmt(d.limits, 2)} (at once: ${fmt(d.limitsAtOnce, 2)}), log line ${fmt(d.log, 2)} (as an object instead of a JSON string: ${fmt(d.logAsObject, 2)}); total ${fmt(d.total, 2)}`,
   );
   console.log(
-    `${pad("operation", 36, true)}${pad("queries", 8)}${pad("rows read", 10)}${pad("written", 8)}${pad("total", 10)}${pad("p50 ms", 8)}${pad("req/s", 7)}${pad("vs floor", 9)}${pad("cpu ms", 8)}${pad("= i/o", 7)}${pad("+ duties", 9)}${pad("+ ours", 8)}`,
+    `${pad("operation", 36, true)}${pad("queries", 8)}${pad("rows read", 10)}${pad("written", 8)}${pad("total", 8)}${pad("p50 ms", 7)}${pad("req/s", 6)}${pad("vs floor", 9)}${pad("vs 1-q", 7)}${pad("cpu ms", 7)}${pad("= i/o", 6)}${pad("+ duties", 9)}${pad("+ ours", 7)}${pad("ours isolated", 14)}`,
   );
   for (const r of result.rows) {
     console.log(
-      `${pad(r.name, 36, true)}${pad(fmt(r.queries), 8)}${pad(fmt(r.rowsRead), 10)}${pad(fmt(r.rowsWritten), 8)}${pad(fmt(r.total), 10)}${pad(fmt(r.p50, 1), 8)}${pad(fmt(r.rps), 7)}${pad(r.ratio === undefined ? "" : r.ratio.toFixed(2), 9)}${pad(fmt(r.cpuPerRequest, 2), 8)}${pad(fmt(r.ioCpu, 2), 7)}${pad(fmt(r.dutiesCpu, 2), 9)}${pad(fmt(r.oursCpu, 2), 8)}`,
+      `${pad(r.name, 36, true)}${pad(fmt(r.queries), 8)}${pad(fmt(r.rowsRead), 10)}${pad(fmt(r.rowsWritten), 8)}${pad(fmt(r.total), 8)}${pad(fmt(r.p50, 1), 7)}${pad(fmt(r.rps), 6)}${pad(r.ratio === undefined ? "" : r.ratio.toFixed(2), 9)}${pad(r.ratioOneQuery === undefined ? "" : r.ratioOneQuery.toFixed(2), 7)}${pad(fmt(r.cpuPerRequest, 2), 7)}${pad(fmt(r.ioCpu, 2), 6)}${pad(fmt(r.dutiesCpu, 2), 9)}${pad(fmt(r.oursCpu, 2), 7)}${pad(fmt(r.isolated?.ours, 3), 14)}`,
     );
   }
 }
@@ -550,26 +598,34 @@ function printSummary(results) {
   }
   console.log(`worst list growth ${fmt(first.n)} -> ${fmt(last.n)}: x${worst.toFixed(2)} (acceptance: <= x2)`);
   console.log(
-    "\nPer operation: req/s against the duty-matched floor (one D1 query in a session, 2 limit(), one log line; its runs around the operation's), and workerd CPU ms/req = its own D1 I/O without the framework + duties + ours",
+    "\nPer operation: req/s against its duty-matched floor (its own D1 statements in a session, 2 limit() in the app's order, the rows as JSON, one log line; alternating rounds), and workerd CPU ms/req = its own D1 I/O without the framework + duties + ours; ours isolated = the app's code alone (D1, limiters and log answering at once)",
   );
+  const worstBy = (xs, f) => xs.reduce((w, x) => (f(x) > f(w) ? x : w), xs[0]);
   for (const r of results) {
     for (const kind of ["list", "create"]) {
       const xs = r.rows.filter((x) => x.kind === kind);
       if (!xs.length) continue; // --only left this kind out
-      const worst = xs.reduce((w, x) => (x.ratio < w.ratio ? x : w), xs[0]);
-      const most = xs.reduce((w, x) => (x.oursCpu > w.oursCpu ? x : w), xs[0]);
+      const lowest = worstBy(xs, (x) => -x.ratio);
+      const most = worstBy(xs, (x) => x.oursCpu);
+      const mostIsolated = worstBy(xs, (x) => x.isolated?.ours ?? 0);
       console.log(
-        `N = ${pad(fmt(r.n), 9, true)} ${pad(kind, 6, true)} vs floor min ${worst.ratio.toFixed(2)} (${worst.name}), mean ${mean(xs, (x) => x.ratio).toFixed(2)}; ` +
+        `N = ${pad(fmt(r.n), 9, true)} ${pad(kind, 6, true)} vs floor min ${lowest.ratio.toFixed(2)} (${lowest.name}), mean ${mean(xs, (x) => x.ratio).toFixed(2)}; ` +
           `cpu mean ${fmt(
             mean(xs, (x) => x.cpuPerRequest),
             2,
           )} = i/o ${fmt(
             mean(xs, (x) => x.ioCpu),
             2,
-          )} + duties ${fmt(r.duties.total, 2)} + ours ${fmt(
+          )} + duties ${fmt(
+            mean(xs, (x) => x.dutiesCpu),
+            2,
+          )} + ours ${fmt(
             mean(xs, (x) => x.oursCpu),
             2,
-          )} (ours max ${fmt(most.oursCpu, 2)}, ${most.name})`,
+          )} (max ${fmt(most.oursCpu, 2)}, ${most.name}); ours isolated mean ${fmt(
+            mean(xs, (x) => x.isolated?.ours),
+            3,
+          )} ms (max ${fmt(mostIsolated.isolated?.ours, 3)}, ${mostIsolated.name})`,
       );
     }
   }
