@@ -2,8 +2,9 @@
  * The app factory, read top to bottom as a request's path:
  *  1. requestContext: request id, language, D1 session, log line, timing;
  *  2. secure headers and CORS (preflights answered here);
- *  3. request hygiene: malformed x-d1-bookmark refused, duplicate
- *     Content-Type collapse, body size limit (larger on provider webhooks);
+ *  3. request hygiene (one middleware): malformed x-d1-bookmark refused,
+ *     duplicate Content-Type collapse, body size limit (larger on provider
+ *     webhooks);
  *  4. routes (each protected route runs auth, then its permission check,
  *     then validation, then the handler: src/openapi/route.ts);
  *  5. 405 for known paths with other methods, 404 for everything else;
@@ -22,7 +23,7 @@ import type { AppEnv } from "./env";
 import { errorResponse } from "./lib/error-handler";
 import { ApiError } from "./lib/errors";
 import { validationHook } from "./lib/validation";
-import { normalizeContentType, rejectMalformedBookmark, requestContext } from "./middleware/context";
+import { requestContext, requestHygiene } from "./middleware/context";
 import { OPENAPI_CONFIG, registerDocumentComponents } from "./openapi/document";
 import { providersRouter, WEBHOOKS_PATH } from "./providers/routes";
 import { MAX_WEBHOOK_BODY_BYTES, webhooksRouter } from "./webhooks/routes";
@@ -35,29 +36,36 @@ export function createApp() {
 
   app.use("*", requestContext);
   app.use("*", secureHeaders());
-  app.use(
-    "*",
-    cors({
-      origin: (origin, c) => {
-        const { corsOrigins } = config(c.env);
-        return corsOrigins.has("*") || corsOrigins.has(origin) ? origin : null;
-      },
-      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "x-d1-bookmark"],
-      allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
-      exposeHeaders: [
-        "X-Request-Id",
-        "x-d1-bookmark",
-        "Retry-After",
-        "Idempotent-Replayed",
-        "Server-Timing",
-        "RateLimit-Policy",
-        "X-RateLimit-Limit",
-      ],
-      maxAge: 600,
-    }),
-  );
-  app.use("*", rejectMalformedBookmark);
-  app.use("*", normalizeContentType);
+  const corsHeaders = cors({
+    origin: (origin, c) => {
+      const { corsOrigins } = config(c.env);
+      return corsOrigins.has("*") || corsOrigins.has(origin) ? origin : null;
+    },
+    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "x-d1-bookmark"],
+    allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+    exposeHeaders: [
+      "X-Request-Id",
+      "x-d1-bookmark",
+      "Retry-After",
+      "Idempotent-Replayed",
+      "Server-Timing",
+      "RateLimit-Policy",
+      "X-RateLimit-Limit",
+    ],
+    maxAge: 600,
+  });
+  // Browsers send Origin with every cross-origin request and preflight.
+  // Without it there is nothing to allow or expose, and Hono's cors would
+  // still write its headers into a placeholder response before the route
+  // runs, which the route's own response is then copied over: a second
+  // Response per request, for nothing (BENCHMARKS.md). `Vary: Origin` goes
+  // on every answer either way, so no cache hands a non-CORS answer to a
+  // CORS request.
+  app.use("*", async (c, next) => {
+    if (c.req.header("origin") !== undefined) return corsHeaders(c, next);
+    await next();
+    c.header("Vary", "Origin", { append: true });
+  });
   const limit = (maxSize: number) =>
     bodyLimit({
       maxSize,
@@ -68,7 +76,10 @@ export function createApp() {
   const apiLimit = limit(MAX_BODY_BYTES);
   // SendGrid posts event batches of up to 768 KiB.
   const webhookLimit = limit(MAX_WEBHOOK_BODY_BYTES);
-  app.use("*", (c, next) => (c.req.path.startsWith(`${WEBHOOKS_PATH}/`) ? webhookLimit : apiLimit)(c, next));
+  app.use(
+    "*",
+    requestHygiene((path) => (path.startsWith(`${WEBHOOKS_PATH}/`) ? webhookLimit : apiLimit)),
+  );
 
   // Chained so that the returned app's type carries every route (for `hc<App>`).
   // Providers before communications: GET /providers would otherwise match GET /{id}.

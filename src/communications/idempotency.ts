@@ -8,6 +8,7 @@
  */
 import { and, eq, lte } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { compiled } from "../db/compiled";
 import { idempotencyKeys, type JsonObject } from "../db/schema";
 import { hex } from "../lib/uuid";
 
@@ -53,6 +54,31 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const keyMatch = (tenantId: string, key: string) =>
   and(eq(idempotencyKeys.tenant_id, tenantId), eq(idempotencyKeys.key, key));
 
+/** Drops the tenant's record of a key if it has expired. */
+const dropExpiredKey = compiled<{ tenant_id: string; key: string; now: string }>((db, slot) =>
+  db
+    .delete(idempotencyKeys)
+    .where(
+      and(
+        eq(idempotencyKeys.tenant_id, slot("tenant_id")),
+        eq(idempotencyKeys.key, slot("key")),
+        lte(idempotencyKeys.expires_at, slot("now")),
+      ),
+    ),
+);
+
+type KeyRecord = typeof idempotencyKeys.$inferInsert;
+const insertKey = compiled<KeyRecord>((db, slot) =>
+  db.insert(idempotencyKeys).values({
+    tenant_id: slot("tenant_id"),
+    key: slot("key"),
+    request_hash: slot("request_hash"),
+    communication: slot("communication"),
+    created_at: slot("created_at"),
+    expires_at: slot("expires_at"),
+  } as unknown as KeyRecord),
+);
+
 /**
  * The statements that claim a key, to run in the same batch as the insert
  * they guard: an expired record is dropped first, then the new one inserted
@@ -60,8 +86,8 @@ const keyMatch = (tenantId: string, key: string) =>
  */
 export function claimKey(db: Database, tenantId: string, idem: IdempotencyKey, stored: JsonObject, now: number) {
   return [
-    db.delete(idempotencyKeys).where(and(keyMatch(tenantId, idem.key), lte(idempotencyKeys.expires_at, iso(now)))),
-    db.insert(idempotencyKeys).values({
+    dropExpiredKey(db, { tenant_id: tenantId, key: idem.key, now: iso(now) }),
+    insertKey(db, {
       tenant_id: tenantId,
       key: idem.key,
       request_hash: idem.requestHash,
@@ -69,7 +95,7 @@ export function claimKey(db: Database, tenantId: string, idem: IdempotencyKey, s
       created_at: iso(now),
       expires_at: iso(now + IDEMPOTENCY_TTL_MS),
     }),
-  ] as const;
+  ];
 }
 
 /** Whether a failed batch failed because the key is already claimed. */

@@ -37,6 +37,7 @@ import {
   sum,
 } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { compiled } from "../db/compiled";
 import {
   type CommunicationRow,
   communicationEvents,
@@ -224,6 +225,54 @@ function decodeRow(raw: Record<string, unknown>): CommunicationRow {
   return row as CommunicationRow;
 }
 
+/** A communication's insert, every column a placeholder. */
+const insertCommunication = compiled<CommunicationRow>((db, slot) =>
+  db
+    .insert(communications)
+    .values(
+      Object.fromEntries(
+        COLUMNS.map(([key]) => [key, slot(key as keyof CommunicationRow)]),
+      ) as unknown as CommunicationRow,
+    ),
+);
+
+/**
+ * Inbound messages that could not be attributed to a customer, from the
+ * address this communication names, adopt its customer (see create()).
+ */
+const adoptUnattributed = compiled<CommunicationRow>((db, slot) =>
+  db
+    .update(communications)
+    .set({ customer_id: slot("customer_id"), updated_at: slot("created_at") } as unknown as CommunicationRow)
+    .where(
+      and(
+        eq(communications.tenant_id, slot("tenant_id")),
+        // The planner would walk the tenant's primary key: the ids come
+        // from the partial index of unattributed rows, pinned (and
+        // matched by its literal, which a bound parameter would not).
+        sql`${communications.id} IN (SELECT id FROM ${communications} INDEXED BY ${sql.identifier(LOOKUP_INDEXES.unattributed)}
+          WHERE tenant_id = ${slot("tenant_id")} AND address = ${slot("address")}
+            AND customer_id = ${sql.raw(`'${UNATTRIBUTED_CUSTOMER}'`)})`,
+      ),
+    ),
+);
+
+/** Whether status events for this communication arrived before it was created (see create()). */
+const findPendingEvents = compiled<CommunicationRow>((db, slot) =>
+  db
+    .select({ one: sql<number>`1` })
+    .from(pendingProviderEvents)
+    .where(
+      and(
+        eq(pendingProviderEvents.tenant_id, slot("tenant_id")),
+        // "*": kept by the `standard` route without a provider name (src/webhooks/store.ts).
+        inArray(pendingProviderEvents.provider, [slot("provider"), "*"]),
+        eq(pendingProviderEvents.provider_message_id, slot("provider_message_id")),
+      ),
+    )
+    .limit(1),
+);
+
 export class CommunicationStore {
   constructor(
     private readonly db: Database,
@@ -386,7 +435,8 @@ export class CommunicationStore {
 
   /**
    * Inserts one communication. With an idempotency key, the key record is
-   * written in the same batch (one transaction): both exist or neither.
+   * written in the same batch (one transaction): both exist or neither. The
+   * statements are rendered once per isolate (src/db/compiled.ts).
    */
   async create(body: CreateBody, createdBy: string, idempotency?: IdempotencyKey): Promise<CreateOutcome> {
     const now = Date.now();
@@ -410,29 +460,23 @@ export class CommunicationStore {
       address: customerAddress(body.direction, body.communication_details as JsonObject),
     };
     const communication = toCommunication(row);
-    const insert = this.db.insert(communications).values(row);
     // After the insert, in the same transaction: inbound messages nobody
     // could be attributed to adopt this customer, and status events that
     // arrived before this create are looked for (the caller queues them).
-    const after = this.afterInsert(row);
-    const created = (results: unknown[]): CreateOutcome => ({
-      outcome: "created",
-      communication,
-      hasPendingEvents: after.hasPending(results),
-    });
+    const adopt = Boolean(row.address && row.customer_id !== UNATTRIBUTED_CUSTOMER);
+    const lookup = Boolean(row.provider && row.provider_message_id);
+    const statements = [
+      ...(idempotency ? claimKey(this.db, this.scope.tenantId, idempotency, communication, now) : []),
+      insertCommunication(this.db, row),
+      ...(adopt ? [adoptUnattributed(this.db, row)] : []),
+      ...(lookup ? [findPendingEvents(this.db, row)] : []),
+    ];
     try {
-      if (!idempotency) {
-        return created(
-          after.statements.length ? await this.db.batch([insert, ...after.statements]) : [await insert.run()],
-        );
-      }
-      return created(
-        await this.db.batch([
-          ...claimKey(this.db, this.scope.tenantId, idempotency, communication, now),
-          insert,
-          ...after.statements,
-        ]),
-      );
+      const client = this.db.$client;
+      const results = statements.length === 1 ? [await statements[0]?.run()] : await client.batch(statements);
+      // The lookup is the batch's last statement.
+      const pending = lookup && Boolean(results.at(-1)?.results.length);
+      return { outcome: "created", communication, hasPendingEvents: pending };
     } catch (err) {
       // With a key, the replay rules come first: a live key fails the batch before the insert.
       if (!(idempotency && isKeyConflict(err))) {
@@ -448,51 +492,6 @@ export class CommunicationStore {
     // Records stored before provider fields existed lack them.
     const stored = { provider: null, provider_message_id: null, ...existing.communication } as Communication;
     return { outcome: "replayed", communication: stored };
-  }
-
-  /** Statements that follow a communication's insert in its batch (see create()). */
-  private afterInsert(row: CommunicationRow) {
-    const statements = [];
-    if (row.address && row.customer_id !== UNATTRIBUTED_CUSTOMER) {
-      statements.push(
-        this.db
-          .update(communications)
-          .set({ customer_id: row.customer_id, updated_at: row.created_at })
-          .where(
-            and(
-              eq(communications.tenant_id, this.scope.tenantId),
-              // The planner would walk the tenant's primary key: the ids come
-              // from the partial index of unattributed rows, pinned (and
-              // matched by its literal, which a bound parameter would not).
-              sql`${communications.id} IN (SELECT id FROM ${communications} INDEXED BY ${sql.identifier(LOOKUP_INDEXES.unattributed)}
-                WHERE tenant_id = ${this.scope.tenantId} AND address = ${row.address}
-                  AND customer_id = ${sql.raw(`'${UNATTRIBUTED_CUSTOMER}'`)})`,
-            ),
-          ),
-      );
-    }
-    const lookup = Boolean(row.provider && row.provider_message_id);
-    if (lookup) {
-      statements.push(
-        this.db
-          .select({ one: sql<number>`1` })
-          .from(pendingProviderEvents)
-          .where(
-            and(
-              eq(pendingProviderEvents.tenant_id, this.scope.tenantId),
-              // "*": kept by the `standard` route without a provider name (src/webhooks/store.ts).
-              inArray(pendingProviderEvents.provider, [row.provider as string, "*"]),
-              eq(pendingProviderEvents.provider_message_id, row.provider_message_id as string),
-            ),
-          )
-          .limit(1),
-      );
-    }
-    return {
-      statements: statements as unknown as [],
-      // The lookup is the batch's last statement.
-      hasPending: (results: unknown[]) => lookup && Boolean((results.at(-1) as unknown[] | undefined)?.length),
-    };
   }
 
   /**
