@@ -22,9 +22,10 @@
  *  - GET /__bench/io/<name>: the D1 statements an app request made, replayed
  *    on the plain binding with nothing else (no router, no validation, no
  *    auth, no ORM): that operation's own D1 I/O without the framework;
- *  - GET /__bench/floor/<name>: the operation's duty-matched floor: the same
- *    statements inside a D1 session, the two limit() calls in the app's
- *    order, the rows as the JSON body and one log line. What any Worker
+ *  - /__bench/floor/<name>: the operation's duty-matched floor, sent the
+ *    operation's own request (method, headers, body): its JSON body parsed,
+ *    the same statements inside a D1 session, the two limit() calls in the
+ *    app's order, the rows as the JSON body and one log line. What any Worker
  *    serving this operation with this service's duties pays, whatever its
  *    code; the app's request minus this is ours;
  *  - GET /__bench/ours/<name>?n=N&run=app|floor: ours apart from the
@@ -225,8 +226,17 @@ async function sessionQuery(env: Env, limit: "none" | "parallel" | "in order") {
 const json = (one: number | undefined) =>
   new Response(JSON.stringify({ success: true, one: one ?? 0 }), { headers: JSON_HEADERS });
 
-/** An operation's duty-matched floor: limits in order, its D1 calls in a session, the rows as JSON, one log line. */
+/**
+ * An operation's duty-matched floor: the request's body read and parsed
+ * (a create's JSON, a provider's form), the limits in order, its D1 calls in a session, the rows as
+ * JSON, one log line.
+ */
 async function operationFloor(env: Env, recording: Recording, started: number, request: Request) {
+  if (request.body) {
+    const text = await request.text();
+    if (request.headers.get("content-type")?.includes("json")) JSON.parse(text);
+    else new URLSearchParams(text); // a provider's form-encoded callback
+  }
   await limits(env, false);
   const session = env.SHARD_0.withSession("first-unconstrained");
   const results = await replay(session, recording);

@@ -462,11 +462,13 @@ async function benchSize(n, script) {
         url: `${ORIGIN}/__bench/${kind}/${encodeURIComponent(op.name)}`,
       });
       const io = await load(at("io"), worker.pgid);
+      // The floor is sent the operation's own request: same method, headers and body.
+      const opFloor = { ...op, name: `${op.name} (floor)`, url: at("floor").url };
       const inIsolate = op.kind === "webhook" ? undefined : await isolated(op, worker.pgid);
       const floorRuns = [];
       const opRuns = [];
       for (let round = 0; round < ROUNDS; round++) {
-        floorRuns.push(await load(at("floor"), worker.pgid));
+        floorRuns.push(await load(opFloor, worker.pgid));
         opRuns.push(await load(op, worker.pgid));
       }
       const loaded = combine(opRuns);

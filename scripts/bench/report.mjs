@@ -27,16 +27,17 @@ for (const r of results) {
   const d = r.duties;
   if (d) {
     console.log(
-      `Duties, workerd CPU ms per request: D1 session ${fmt(d.session, 2)}, two limit() ${fmt(d.limits, 2)}, log line ${fmt(d.log, 2)} (as an object: ${fmt(d.logAsObject, 2)}); total ${fmt(d.total, 2)}.\n`,
+      `Duties, workerd CPU ms per request (baselines): D1 session ${fmt(d.session, 2)}, two limit() in order ${fmt(d.limits, 2)} (at once: ${fmt(d.limitsAtOnce, 2)}), log line ${fmt(d.log, 2)} (as an object: ${fmt(d.logAsObject, 2)}); total ${fmt(d.total, 2)}.\n`,
     );
   }
   console.log(
-    "| operation | total | p50 ms | req/s | vs floor | workerd CPU ms/req | = own D1 I/O | + duties | + ours |",
+    "| operation | total | p50 ms | req/s | vs its floor | vs 1-query floor | workerd CPU ms/req | = own D1 I/O | + duties | + ours | ours apart from the emulator |",
   );
-  console.log("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+  console.log("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+  const ratio = (x) => (x === undefined ? "–" : x.toFixed(2));
   for (const x of r.rows) {
     console.log(
-      `| ${x.name} | ${fmt(x.total)} | ${fmt(x.p50, 1)} | ${fmt(x.rps)} | ${x.ratio === undefined ? "–" : x.ratio.toFixed(2)} | ${fmt(x.cpuPerRequest, 2)} | ${fmt(x.ioCpu, 2)} | ${fmt(x.dutiesCpu, 2)} | ${fmt(x.oursCpu, 2)} |`,
+      `| ${x.name} | ${fmt(x.total)} | ${fmt(x.p50, 1)} | ${fmt(x.rps)} | ${ratio(x.ratio)} | ${ratio(x.ratioOneQuery)} | ${fmt(x.cpuPerRequest, 2)} | ${fmt(x.ioCpu, 2)} | ${fmt(x.dutiesCpu, 2)} | ${fmt(x.oursCpu, 2)} | ${fmt(x.isolated?.ours, 3)} |`,
     );
   }
 }

@@ -69,7 +69,23 @@ export const isRetryable = (err: unknown) => matches(err, RETRYABLE);
 const READ_ATTEMPTS = 3;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function withRetry<T>(isRead: boolean, run: () => Promise<T>): Promise<T> {
+/**
+ * Any other failure of a statement or batch, with its SQL: the error log
+ * names the query (src/lib/error-handler.ts), never the values bound to it.
+ * Its message is the driver's, so checks on the message (a UNIQUE violation
+ * of an idempotency key) read it as they read the driver's error.
+ */
+export class QueryError extends Error {
+  constructor(
+    readonly query: string,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = "QueryError";
+  }
+}
+
+async function withRetry<T>(sqlText: () => string, isRead: boolean, run: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
@@ -79,7 +95,7 @@ async function withRetry<T>(isRead: boolean, run: () => Promise<T>): Promise<T> 
         continue;
       }
       if (matches(err, FROZEN)) throw tenantFrozen(err);
-      throw matches(err, UNAVAILABLE) ? unavailable(err) : err;
+      throw matches(err, UNAVAILABLE) ? unavailable(err) : new QueryError(sqlText(), err);
     }
   }
 }
@@ -113,7 +129,7 @@ class Statement {
 
   private async exec<T extends { meta?: unknown }>(run: () => Promise<T>): Promise<T> {
     const started = Date.now();
-    const result = await withRetry(isReadSql(this.sql), run);
+    const result = await withRetry(() => this.sql, isReadSql(this.sql), run);
     record(this.stats, [result.meta as Meta], Date.now() - started);
     return result;
   }
@@ -158,7 +174,11 @@ class InstrumentedD1 {
   async batch<T = unknown>(statements: Statement[]): Promise<D1Result<T>[]> {
     const started = Date.now();
     const allReads = statements.every((s) => isReadSql(s.sql));
-    const results = await withRetry(allReads, () => this.source.batch<T>(statements.map((s) => s.inner)));
+    const results = await withRetry(
+      () => statements.map((s) => s.sql).join("; "),
+      allReads,
+      () => this.source.batch<T>(statements.map((s) => s.inner)),
+    );
     record(
       this.stats,
       results.map((r) => r.meta as Meta),

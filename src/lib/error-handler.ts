@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { QueryError } from "../db/client";
 import type { AppEnv } from "../env";
 import { translate } from "../i18n/messages";
 import { ApiError, MAX_FIELD_ERRORS, MAX_FIELD_LENGTH } from "./errors";
@@ -43,15 +44,19 @@ export function toApiError(err: unknown): ApiError {
 /**
  * What the log line says about a cause. A DrizzleQueryError's message holds
  * the query's bound parameters (message content, phone numbers, emails):
- * log its SQL and the driver error under it instead, never the values.
+ * log its SQL and the driver error under it instead, never the values. The
+ * database client's own QueryError (src/db/client.ts: statements sent
+ * without Drizzle's executor) carries the SQL the same way; under a
+ * DrizzleQueryError it is the driver error.
  */
 function describeCause(cause: unknown): { error: string; query?: string; stack?: string } {
   const describe = (e: unknown) => ({
     error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
     stack: e instanceof Error ? e.stack : undefined,
   });
-  if (cause instanceof Error && "query" in cause && "params" in cause) {
-    return { ...describe(cause.cause), query: String(cause.query) };
+  if (cause instanceof Error && "query" in cause) {
+    const driver = cause.cause instanceof QueryError ? cause.cause.cause : cause.cause;
+    return { ...describe(driver), query: String(cause.query) };
   }
   return describe(cause);
 }
