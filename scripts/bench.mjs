@@ -30,7 +30,7 @@
  * with ours apart from the emulator next to it. The summary compares rows
  * read per list shape across sizes.
  *
- * Options: --sizes 10000,100000,1000000  --duration 2  --rounds 3  --connections 16
+ * Options: --sizes 10000,100000,1000000  --duration 2  --rounds 5  --connections 16
  *          --loop 1500 (requests per isolated loop)
  *          --port 8810  --keep (leave the seeded databases on disk)
  *          --json <file> (default .wrangler/bench/results.json)
@@ -59,7 +59,7 @@ const { values: opts } = parseArgs({
   options: {
     sizes: { type: "string", default: "10000,100000,1000000" },
     duration: { type: "string", default: "2" },
-    rounds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "5" },
     loop: { type: "string", default: "1500" },
     connections: { type: "string", default: "16" },
     port: { type: "string", default: "8810" },
