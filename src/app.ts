@@ -13,6 +13,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { TrieRouter } from "hono/router/trie-router";
 import { secureHeaders } from "hono/secure-headers";
 import { adminRouter } from "./admin";
 import { archiveRouter } from "./archive";
@@ -32,7 +33,11 @@ import { MAX_WEBHOOK_BODY_BYTES, webhooksRouter } from "./webhooks/routes";
 export const MAX_BODY_BYTES = 256 * 1024;
 
 export function createApp() {
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  // Hono's default router tries RegExpRouter first, which cannot hold a
+  // parameter beside a static segment at the same depth (`/{id}` beside
+  // `/providers/...`): its build throws on the first request of every
+  // isolate and it falls back to TrieRouter. Start with TrieRouter.
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, router: new TrieRouter() });
 
   app.use("*", requestContext);
   app.use("*", secureHeaders());
