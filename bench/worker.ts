@@ -25,7 +25,9 @@
  *  - /__bench/floor/<name>: the operation's duty-matched floor, sent the
  *    operation's own request (method, headers, body): its JSON body parsed,
  *    the same statements inside a D1 session, the two limit() calls in the
- *    app's order, the rows as the JSON body and one log line. What any Worker
+ *    app's order, the rows as the JSON body with the app's response headers
+ *    (security, rate limit, request id, timing: the API's contract) and one
+ *    log line. What any Worker
  *    serving this operation with this service's duties pays, whatever its
  *    code; the app's request minus this is ours;
  *  - GET /__bench/ours/<name>?n=N&run=app|floor: ours apart from the
@@ -62,6 +64,8 @@ interface Call {
 interface Recording {
   calls: Call[];
   request: { method: string; url: string; headers: [string, string][]; body?: string };
+  /** The app's response headers (the floor answers with the same set). */
+  responseHeaders: [string, string][];
   id?: string;
   key?: string;
 }
@@ -240,7 +244,12 @@ async function operationFloor(env: Env, recording: Recording, started: number, r
   await limits(env, false);
   const session = env.SHARD_0.withSession("first-unconstrained");
   const results = await replay(session, recording);
-  const response = new Response(JSON.stringify({ success: true, results }), { headers: JSON_HEADERS });
+  // The same response headers as the app's answer: security headers, rate
+  // limit policy, request id, timing, bookmark. They are the API's contract
+  // (issue 11), so any Worker serving it sends them and pays for them.
+  const response = new Response(JSON.stringify({ success: true, results }), {
+    headers: recording.responseHeaders,
+  });
   logLine(started, request, response.status, undefined);
   return response;
 }
@@ -331,6 +340,7 @@ export default {
     recordings.set(record, {
       calls,
       request: { method: request.method, url: request.url, headers, body },
+      responseHeaders: [...response.headers].filter(([h]) => h !== "content-length"),
       id: answer.communication?.id,
       key: request.headers.get("idempotency-key") ?? undefined,
     });
