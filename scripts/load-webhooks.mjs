@@ -26,13 +26,13 @@
  *        [--before-ratio 0.2] [--tenants 5] [--port 8830] [--json]
  * Exit code 1 when any check fails.
  */
-import { spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import twilio from "twilio";
 import { mintToken, ROOT } from "./lib/local.mjs";
+import { startLocalWorker, wrangler } from "./lib/local-worker.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -56,91 +56,15 @@ const PORT = Number(opts.port);
 const PERSIST = resolve(ROOT, opts.persist);
 const BASE = `http://127.0.0.1:${PORT}/delivery/customer-communications`;
 
-const wrangler = (args) =>
-  spawnSync("npx", ["wrangler", ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-  });
-
 // ------------------------------------------------------------------ setup
-rmSync(PERSIST, { recursive: true, force: true });
-mkdirSync(PERSIST, { recursive: true });
-// The directory and every shard (scripts/migrate.mjs), then a build of the Worker.
-for (const [cmd, args] of [
-  ["node", ["scripts/migrate.mjs", "--local", "--persist-to", PERSIST]],
-  ["npx", ["wrangler", "deploy", "--dry-run", "--outdir", resolve(PERSIST, "dist")]],
-]) {
-  const out = spawnSync(cmd, args, {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-  });
-  if (out.status !== 0) {
-    console.error(out.stdout, out.stderr);
-    process.exit(1);
-  }
-}
 const jwtSecret = randomBytes(32).toString("hex");
-const devLog = openSync(resolve(PERSIST, "wrangler-dev.log"), "w");
-const dev = spawn(
-  "npx",
-  [
-    "wrangler",
-    "dev",
-    resolve(PERSIST, "dist", "index.js"),
-    "--no-bundle",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(PORT),
-    "--inspector-port",
-    opts["inspector-port"],
-    "--persist-to",
-    PERSIST,
-    "--var",
-    `JWT_SECRET:${jwtSecret}`,
-    "--var",
-    `PROVIDER_SECRETS_KEY:${randomBytes(32).toString("base64")}`,
-    "--show-interactive-dev-session=false",
-  ],
-  {
-    cwd: ROOT,
-    stdio: ["ignore", devLog, devLog],
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-    detached: true, // its own process group: stop() ends wrangler and workerd, nothing else
-  },
-);
-let stopped = false;
-function stop() {
-  if (stopped) return;
-  stopped = true;
-  try {
-    process.kill(-dev.pid, "SIGTERM");
-  } catch {
-    // already gone
-  }
-}
-process.on("exit", stop);
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    stop();
-    process.exit(130);
-  });
-}
-
-async function waitReady() {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${PORT}/openapi.json`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`wrangler dev did not answer within 60 s (see ${PERSIST}/wrangler-dev.log)`);
-}
+const worker = startLocalWorker({
+  persist: PERSIST,
+  port: PORT,
+  inspectorPort: opts["inspector-port"],
+  vars: { JWT_SECRET: jwtSecret, PROVIDER_SECRETS_KEY: randomBytes(32).toString("base64") },
+});
+const stop = worker.stop;
 
 /** At most CONCURRENCY requests in flight. */
 let inFlight = 0;
@@ -192,7 +116,7 @@ const shuffle = (list) => {
 const stats = { retried5xx: 0, callbacks: 0, acked: 0 };
 let exitCode = 0;
 try {
-  await waitReady();
+  await worker.ready();
   // ---------------------------------------------------------------- tenants
   const tenants = [];
   for (let t = 0; t < TENANTS; t++) {
@@ -340,7 +264,7 @@ try {
     for (const k of Object.keys(db)) db[k] += r[k];
   }
   // The consumer logs each batch with its D1 work (src/webhooks/consumer.ts).
-  const batches = readFileSync(resolve(PERSIST, "wrangler-dev.log"), "utf8")
+  const batches = readFileSync(worker.logFile, "utf8")
     .split("\n")
     .filter((line) => line.includes('"msg":"webhook batch"'))
     .map((line) => JSON.parse(line.slice(line.indexOf("{"))));

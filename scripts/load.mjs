@@ -25,12 +25,11 @@
  * Small run: npm run load -- --creates 500 --concurrency 20
  * Exit code 1 when any check fails.
  */
-import { spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, openSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { mintToken, ROOT } from "./lib/local.mjs";
+import { startLocalWorker, wrangler } from "./lib/local-worker.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -61,95 +60,15 @@ const PERSIST = resolve(ROOT, opts.persist);
 const BASE = `http://127.0.0.1:${PORT}`;
 const URL_CREATE = `${BASE}/delivery/customer-communications`;
 
-const wrangler = (args, extra = {}) =>
-  spawnSync("npx", ["wrangler", ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-    ...extra,
-  });
-
 // ------------------------------------------------------------------ setup
-rmSync(PERSIST, { recursive: true, force: true });
-mkdirSync(PERSIST, { recursive: true });
-// The directory and every shard (scripts/migrate.mjs).
-const migrate = spawnSync("node", ["scripts/migrate.mjs", "--local", "--persist-to", PERSIST], {
-  cwd: ROOT,
-  encoding: "utf8",
-});
-if (migrate.status !== 0) {
-  console.error(migrate.stdout, migrate.stderr);
-  process.exit(1);
-}
-
-// Serve a build of the Worker, not src/: wrangler dev reloads on every
-// source change, and a reload answers in-flight requests with a 503 of its own.
-const DIST = resolve(PERSIST, "dist");
-const build = wrangler(["deploy", "--dry-run", "--outdir", DIST]);
-if (build.status !== 0) {
-  console.error(build.stdout, build.stderr);
-  process.exit(1);
-}
-
 const secret = randomBytes(32).toString("hex");
-const devLog = openSync(resolve(PERSIST, "wrangler-dev.log"), "w");
-const dev = spawn(
-  "npx",
-  [
-    "wrangler",
-    "dev",
-    resolve(DIST, "index.js"),
-    "--no-bundle",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(PORT),
-    "--inspector-port",
-    opts["inspector-port"],
-    "--persist-to",
-    PERSIST,
-    "--var",
-    `JWT_SECRET:${secret}`,
-    "--show-interactive-dev-session=false",
-  ],
-  {
-    cwd: ROOT,
-    stdio: ["ignore", devLog, devLog],
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-    detached: true, // its own process group, so stop() ends wrangler and workerd, and nothing else
-  },
-);
-let stopped = false;
-function stop() {
-  if (stopped) return;
-  stopped = true;
-  try {
-    process.kill(-dev.pid, "SIGTERM");
-  } catch {
-    // already gone
-  }
-}
-process.on("exit", stop);
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    stop();
-    process.exit(130);
-  });
-}
-
-async function waitReady() {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${BASE}/openapi.json`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`wrangler dev did not answer on ${BASE} within 60 s (see ${PERSIST}/wrangler-dev.log)`);
-}
+const worker = startLocalWorker({
+  persist: PERSIST,
+  port: PORT,
+  inspectorPort: opts["inspector-port"],
+  vars: { JWT_SECRET: secret },
+});
+const stop = worker.stop;
 
 // ------------------------------------------------------------------ workload
 const tenants = Array.from({ length: TENANTS }, () => randomUUID());
@@ -269,7 +188,7 @@ async function send(item, kind) {
 // ------------------------------------------------------------------ run
 let exitCode = 0;
 try {
-  await waitReady();
+  await worker.ready();
   const started = performance.now();
   await Promise.all(
     logical.map((item) =>

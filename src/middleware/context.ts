@@ -104,8 +104,8 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
  */
 export const requestHygiene = (limitFor: (path: string) => MiddlewareHandler) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const header = c.req.header("x-d1-bookmark")?.trim();
-    if (header && !wellFormedBookmark(header)) {
+    // requestContext kept the header only if it is well formed.
+    if (c.req.header("x-d1-bookmark")?.trim() && c.var.bookmark === undefined) {
       throw new ApiError(400, "validation_failed", { errors: [{ field: "x-d1-bookmark", message: "field_invalid" }] });
     }
     const type = c.req.header("content-type");

@@ -1,0 +1,97 @@
+/**
+ * A built Worker served by `wrangler dev` on loopback, on a fresh local state
+ * directory, for the load scripts (scripts/load.mjs, scripts/load-webhooks.mjs):
+ *  1. `persist` emptied, then the directory and every shard migrated
+ *     (scripts/migrate.mjs);
+ *  2. a build of the Worker (`wrangler deploy --dry-run`), served with
+ *     `--no-bundle`: wrangler dev reloads on every source change, and a reload
+ *     answers in-flight requests with a 503 of its own;
+ *  3. `wrangler dev` with the given secrets as `--var`, its output in
+ *     <persist>/wrangler-dev.log, in its own process group so that `stop()`
+ *     ends wrangler and workerd and nothing else (also on exit and on a
+ *     signal).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, openSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { ROOT } from "./local.mjs";
+
+const ENV = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" };
+
+/** A wrangler command, run to completion in the project's root. */
+export const wrangler = (args) => spawnSync("npx", ["wrangler", ...args], { cwd: ROOT, encoding: "utf8", env: ENV });
+
+function mustRun(cmd, args) {
+  const out = spawnSync(cmd, args, { cwd: ROOT, encoding: "utf8", env: ENV });
+  if (out.status !== 0) {
+    console.error(out.stdout, out.stderr);
+    process.exit(1);
+  }
+}
+
+/**
+ * Starts the Worker; `vars` are passed as `--var NAME:value`. Returns the
+ * log file's path, `ready()` (resolves once /openapi.json answers, within
+ * 60 s) and `stop()`.
+ */
+export function startLocalWorker({ persist, port, inspectorPort, vars }) {
+  rmSync(persist, { recursive: true, force: true });
+  mkdirSync(persist, { recursive: true });
+  mustRun("node", ["scripts/migrate.mjs", "--local", "--persist-to", persist]);
+  const dist = resolve(persist, "dist");
+  mustRun("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dist]);
+
+  const logFile = resolve(persist, "wrangler-dev.log");
+  const log = openSync(logFile, "w");
+  const dev = spawn(
+    "npx",
+    [
+      "wrangler",
+      "dev",
+      resolve(dist, "index.js"),
+      "--no-bundle",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      persist,
+      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+      "--show-interactive-dev-session=false",
+    ],
+    { cwd: ROOT, stdio: ["ignore", log, log], env: ENV, detached: true },
+  );
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      process.kill(-dev.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  };
+  process.on("exit", stop);
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.on(signal, () => {
+      stop();
+      process.exit(130);
+    });
+  }
+
+  const ready = async () => {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/openapi.json`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`wrangler dev did not answer on port ${port} within 60 s (see ${logFile})`);
+  };
+  return { logFile, ready, stop };
+}
