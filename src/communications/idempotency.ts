@@ -6,7 +6,7 @@
  * replay (the original communication is returned); with another body it is
  * a conflict. An expired key may be reused.
  */
-import { and, eq, lte } from "drizzle-orm";
+import { and, eq, lte, type Placeholder } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { compiled } from "../db/compiled";
 import { idempotencyKeys, type JsonObject } from "../db/schema";
@@ -51,20 +51,14 @@ export const idempotencyKey = async (key: string, body: Record<string, unknown>)
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The records of one tenant's key. */
-const keyMatch = (tenantId: string, key: string) =>
+const keyMatch = (tenantId: string | Placeholder, key: string | Placeholder) =>
   and(eq(idempotencyKeys.tenant_id, tenantId), eq(idempotencyKeys.key, key));
 
 /** Drops the tenant's record of a key if it has expired. */
 const dropExpiredKey = compiled<{ tenant_id: string; key: string; now: string }>((db, slot) =>
   db
     .delete(idempotencyKeys)
-    .where(
-      and(
-        eq(idempotencyKeys.tenant_id, slot("tenant_id")),
-        eq(idempotencyKeys.key, slot("key")),
-        lte(idempotencyKeys.expires_at, slot("now")),
-      ),
-    ),
+    .where(and(keyMatch(slot("tenant_id"), slot("key")), lte(idempotencyKeys.expires_at, slot("now")))),
 );
 
 type KeyRecord = typeof idempotencyKeys.$inferInsert;
