@@ -8,7 +8,7 @@ export const TEST_JWT_SECRET = "test-secret-for-vitest-only-0123456789abcdef";
 export const TEST_PROVIDER_SECRETS_KEY = "dGVzdC1wcm92aWRlci1zZWNyZXRzLWtleS0zMmJ5dGU=";
 
 export default defineConfig(async () => {
-  // The real migrations, applied by test/setup.ts: tests never hand-write table SQL.
+  // The real migrations, applied by test/support/setup.ts: tests never hand-write table SQL.
   const migrations = await readD1Migrations("./migrations");
   const directoryMigrations = await readD1Migrations("./migrations-directory");
   return {
@@ -28,7 +28,7 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
-      setupFiles: ["./test/setup.ts"],
+      setupFiles: ["./test/support/setup.ts"],
       include: ["test/**/*.test.ts"],
       // Request log lines (one per request, thousands per run) are shown only
       // for failing tests: a passing run prints the summary, a failing one

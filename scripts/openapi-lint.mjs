@@ -2,8 +2,8 @@
 /**
  * `npm run openapi:lint`: validates the committed openapi.json with an
  * external OpenAPI 3.1 validator (@apidevtools/swagger-parser: the official
- * 3.1 JSON Schema plus $ref resolution). test/openapi.test.ts keeps that file
- * identical to what /openapi.json serves (`npx vitest run test/openapi.test.ts -u`
+ * 3.1 JSON Schema plus $ref resolution). test/openapi/openapi.test.ts keeps that file
+ * identical to what /openapi.json serves (`npx vitest run test/openapi/openapi.test.ts -u`
  * rewrites it after an intended change), so this validates the served document.
  * Then lints it with Spectral: the `spectral:oas` rules plus OWASP's API
  * Security ruleset (@stoplight/spectral-owasp-ruleset), as configured in

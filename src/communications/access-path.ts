@@ -1,6 +1,6 @@
 /**
  * The index-choice rule of list queries, in one place: the store pins it
- * (INDEXED BY) and test/query-plan.test.ts imports it to check every shape.
+ * (INDEXED BY) and test/communications/query-plan.test.ts imports it to check every shape.
  *
  * SQLite's planner has no statistics on a fresh or growing D1 database and
  * then prefers walking the primary key (it already yields the order) over a

@@ -346,7 +346,7 @@ export class CommunicationStore {
 
   /**
    * The two statements of a list request, unexecuted, as `list()` sends them
-   * in one batch: test/query-plan.test.ts runs EXPLAIN QUERY PLAN on their
+   * in one batch: test/communications/query-plan.test.ts runs EXPLAIN QUERY PLAN on their
    * `.toSQL()` to prove each shape is served by a tenant-first index.
    */
   listQueries(filters: ListFilters, pageReq: PageRequest) {

@@ -1,6 +1,6 @@
 /**
  * Drizzle view of the tables created by migrations/*.sql (wrangler applies
- * those; test/schema.test.ts checks that this module and the migrated
+ * those; test/db/schema.test.ts checks that this module and the migrated
  * database agree column for column). Property names are the column names,
  * which are also the API's snake_case field names, so rows need no renaming.
  */

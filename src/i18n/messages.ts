@@ -1,7 +1,7 @@
 /**
  * The one message catalogue. English defines the keys; every other language
  * is typed `Record<MessageKey, string>`, so a missing translation fails
- * `tsc`, and test/i18n.test.ts also checks placeholders match per language.
+ * `tsc`, and test/i18n/i18n.test.ts also checks placeholders match per language.
  * Placeholders are `{name}` and are filled by `translate()`.
  */
 const en = {

@@ -1,0 +1,104 @@
+/**
+ * Hono's RPC client, typed by the app itself (`hc<App>`): this file is the
+ * proof that the exported `App` type carries every route, its inputs and its
+ * JSON outputs. `tsc` (npm run typecheck) checks the types, including the
+ * `@ts-expect-error` lines that must stay errors; vitest runs the calls
+ * through the Worker, and every response is checked against the OpenAPI
+ * document as `call()` does.
+ */
+import { exports } from "cloudflare:workers";
+import { hc } from "hono/client";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import type { App } from "../../src/app";
+import { callers, newTenant } from "../support/helpers";
+import { assertConforms } from "../support/openapi-contract";
+
+/** Sends through the Worker's fetch and checks each response against the document. */
+const workerFetch: typeof fetch = async (input, init) => {
+  const request = new Request(input, init);
+  const res = await exports.default.fetch(request);
+  const text = await res.clone().text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  assertConforms({ method: request.method, url: request.url, status: res.status, headers: res.headers, text, json });
+  return res;
+};
+
+const clientFor = (token: string) =>
+  hc<App>("http://api.test", { fetch: workerFetch, headers: { authorization: `Bearer ${token}` } });
+
+describe("hc<App>", () => {
+  it("creates, lists, reads, updates and lists events with typed calls", async () => {
+    const tenant = newTenant();
+    const who = callers(tenant);
+    const api = clientFor(await who.admin()).delivery["customer-communications"];
+
+    const created = await api.$post({
+      query: { language: "en" },
+      header: { "idempotency-key": crypto.randomUUID() },
+      json: { customer_id: who.customerId, type: "sms", content: "Your delivery is on its way" },
+    });
+    expect(created.status).toBe(201);
+    if (created.status !== 201) throw new Error("unreachable");
+    const { communication } = await created.json();
+    expectTypeOf(communication.id).toEqualTypeOf<string>();
+    expectTypeOf(communication.type).toEqualTypeOf<"sms" | "email" | "push_notification" | "call">();
+    expectTypeOf(communication.delivery_id).toEqualTypeOf<string | null>();
+    expect(communication).toMatchObject({ type: "sms", direction: "outbound", status: "sent" });
+
+    const listed = await api.$get({ query: { limit: "10", type: "sms" } });
+    expect(listed.status).toBe(200);
+    if (listed.status !== 200) throw new Error("unreachable");
+    const page = await listed.json();
+    expectTypeOf(page.total).toEqualTypeOf<number>();
+    expectTypeOf(page.next_cursor).toEqualTypeOf<string | null>();
+    expect(page.communications.map((c) => c.id)).toEqual([communication.id]);
+
+    const one = await api[":id"].$get({ param: { id: communication.id }, query: {} });
+    expect(one.status).toBe(200);
+
+    const updated = await api[":id"].$patch({
+      param: { id: communication.id },
+      query: {},
+      json: { status: "delivered", occurred_at: new Date().toISOString() },
+    });
+    expect(updated.status).toBe(200);
+    if (updated.status !== 200) throw new Error("unreachable");
+    expect((await updated.json()).communication.status).toBe("delivered");
+
+    const events = await api[":id"].events.$get({ param: { id: communication.id }, query: {} });
+    expect(events.status).toBe(200);
+    if (events.status !== 200) throw new Error("unreachable");
+    expect((await events.json()).events.map((e) => e.status)).toEqual(["delivered"]);
+  });
+
+  it("rejects wrong inputs at compile time", () => {
+    const api = hc<App>("http://api.test").delivery["customer-communications"];
+    const wrongCalls = () => {
+      // @ts-expect-error "fax" is not a communication type
+      void api.$post({ query: {}, header: {}, json: { customer_id: "x", type: "fax" } });
+      // @ts-expect-error customer_id is required
+      void api.$post({ query: {}, header: {}, json: { type: "sms" } });
+      // @ts-expect-error occurred_at is required
+      void api[":id"].$patch({ param: { id: "x" }, query: {}, json: { status: "read" } });
+      // @ts-expect-error "bounced" is not a status
+      void api.$get({ query: { status: "bounced" } });
+      // @ts-expect-error there is no DELETE route
+      void api.$delete;
+    };
+    expect(typeof wrongCalls).toBe("function");
+  });
+
+  it("reads the typed error envelope", async () => {
+    const who = callers(newTenant());
+    const api = clientFor(await who.driver()).delivery["customer-communications"];
+    const res = await api.$get({ query: {} });
+    expect(res.status).toBe(403);
+    const body = (await res.json()) as { success: boolean; message: string };
+    expect(body).toMatchObject({ success: false, message: "Insufficient permissions" });
+  });
+});
