@@ -41,7 +41,7 @@ export default {
     ctx.waitUntil(work);
     await work;
   },
-  async queue(batch, env, _ctx) {
-    await consumeWebhookEvents(batch as MessageBatch<WebhookMessage>, env);
+  async queue(batch, env, ctx) {
+    await consumeWebhookEvents(batch as MessageBatch<WebhookMessage>, env, (p) => ctx.waitUntil(p));
   },
 } satisfies ExportedHandler<Env>;

@@ -5,6 +5,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AuthedEnv } from "../env";
+import { publish } from "../events/publish";
 import { type MessageKey, translate } from "../i18n/messages";
 import { ApiError, badRequest, notFound, unavailable } from "../lib/errors";
 import { type Access, tenantDb } from "../shards/tenant-db";
@@ -66,6 +67,7 @@ export const create: RouteHandler<typeof createCommunicationRoute, AuthedEnv> = 
   }
   const key = c.req.valid("header")["idempotency-key"];
   const result = await store.create(body, principal.userId, key ? await idempotencyKey(key, body) : undefined);
+  publish(c.env, (p) => c.executionCtx.waitUntil(p), store.committed);
   if (result.outcome === "key_conflict") throw new ApiError(409, "idempotency_conflict");
   if (result.outcome === "provider_conflict") throw new ApiError(409, "provider_message_conflict");
   if (result.outcome === "created" && result.hasPendingEvents) {
@@ -94,6 +96,7 @@ export const updateStatus: RouteHandler<typeof updateStatusRoute, AuthedEnv> = a
   }
   const store = await storeFor(c, manageScope(c.var.principal, c.req.valid("query")), "write");
   const result = await store.updateStatus(id, body);
+  publish(c.env, (p) => c.executionCtx.waitUntil(p), store.committed);
   if (!result) throw notFound();
   return c.json(
     {

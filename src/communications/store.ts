@@ -49,6 +49,7 @@ import {
   pendingProviderEvents,
   UNATTRIBUTED_CUSTOMER,
 } from "../db/schema";
+import { type ChangeEvent, createdEvent, statusChangedEvent } from "../events/event";
 import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/uuid";
 import { listIndex } from "./access-path";
 import { claimKey, type IdempotencyKey, isKeyConflict, readKey } from "./idempotency";
@@ -274,6 +275,13 @@ const findPendingEvents = compiled<CommunicationRow>((db, slot) =>
 );
 
 export class CommunicationStore {
+  /**
+   * The events of the changes this store committed, oldest first
+   * (src/events/event.ts): the caller publishes them once its work is done
+   * (src/events/publish.ts). Only committed changes are here.
+   */
+  readonly committed: ChangeEvent[] = [];
+
   constructor(
     private readonly db: Database,
     readonly scope: Scope,
@@ -476,6 +484,7 @@ export class CommunicationStore {
       const results = statements.length === 1 ? [await statements[0]?.run()] : await client.batch(statements);
       // The lookup is the batch's last statement.
       const pending = lookup && Boolean(results.at(-1)?.results.length);
+      this.committed.push(createdEvent(communication));
       return { outcome: "created", communication, hasPendingEvents: pending };
     } catch (err) {
       // With a key, the replay rules come first: a live key fails the batch before the insert.
@@ -534,7 +543,11 @@ export class CommunicationStore {
           WHERE changes() = 1`),
       ]);
       const row = updated[0];
-      if (row) return { communication: toCommunication(row), changed: true };
+      if (row) {
+        const communication = toCommunication(row);
+        this.committed.push(statusChangedEvent(communication, current.status));
+        return { communication, changed: true };
+      }
       // Another event changed the row between our read and write: decide again.
     }
     const latest = await this.get(id);

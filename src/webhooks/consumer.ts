@@ -9,6 +9,8 @@
  */
 import { type Database, type DbStats, d1Fields, newDbStats } from "../db/client";
 import { tenantDatabase } from "../db/tenant";
+import type { ChangeEvent } from "../events/event";
+import { publish, type WaitUntil } from "../events/publish";
 import { log } from "../lib/logger";
 import type { StatusMessage, WebhookMessage } from "./events";
 import { ANY_PROVIDER, ProviderEventStore } from "./store";
@@ -34,35 +36,51 @@ async function applyStatus(store: ProviderEventStore, m: StatusMessage) {
 /** Opens a tenant's database once per batch (the directory lookup included). */
 type Opener = (tenantId: string) => Promise<Database>;
 
+/**
+ * Applies one message. The events of the changes it committed (a redelivery
+ * that changes nothing has none) are added to `committed`, for the caller to
+ * publish, also when the message fails part way (a drain that applied some
+ * of its kept events): a retry does not commit those changes again.
+ */
 export async function applyMessage(
   env: Env,
   m: WebhookMessage,
   stats: DbStats = newDbStats(),
   open: Opener = (tenantId) => tenantDatabase(env, tenantId, stats),
-) {
+  committed: ChangeEvent[] = [],
+): Promise<ChangeEvent[]> {
   const store = new ProviderEventStore(await open(m.tenant_id), m.tenant_id);
+  try {
+    await apply(store, m);
+  } finally {
+    committed.push(...store.committed);
+  }
+  return committed;
+}
+
+async function apply(store: ProviderEventStore, m: WebhookMessage) {
   switch (m.kind) {
     case "inbound":
       await store.createInbound(m.communication, createdBy(m.communication.provider));
-      return;
+      break;
     case "drain": {
       const row = await store.findByProviderId(
         m.provider === ANY_PROVIDER ? undefined : m.provider,
         m.provider_message_id,
       );
       if (row) await store.drainPending(row);
-      return;
+      break;
     }
     case "status":
       await applyStatus(store, m);
-      return;
+      break;
   }
 }
 
 /** Seconds before a failed message is redelivered: 5, 10, 20 ... at most 5 minutes. */
 const retryDelay = (attempts: number) => Math.min(300, 5 * 2 ** Math.max(0, attempts - 1));
 
-export async function consumeWebhookEvents(batch: MessageBatch<WebhookMessage>, env: Env) {
+export async function consumeWebhookEvents(batch: MessageBatch<WebhookMessage>, env: Env, waitUntil: WaitUntil) {
   let failed = 0;
   // D1 work of the whole batch: BENCHMARKS.md's rows per webhook event come from these lines.
   const stats = newDbStats();
@@ -77,8 +95,9 @@ export async function consumeWebhookEvents(batch: MessageBatch<WebhookMessage>, 
     return db;
   };
   for (const message of batch.messages) {
+    const committed: ChangeEvent[] = [];
     try {
-      await applyMessage(env, message.body, stats, open);
+      await applyMessage(env, message.body, stats, open, committed);
       message.ack();
     } catch (err) {
       failed++;
@@ -93,6 +112,8 @@ export async function consumeWebhookEvents(batch: MessageBatch<WebhookMessage>, 
         kind: message.body?.kind,
         error: error.slice(0, 300),
       });
+    } finally {
+      publish(env, waitUntil, committed);
     }
   }
   log.info("webhook batch", { queue: batch.queue, size: batch.messages.length, failed, d1: d1Fields(stats) });
