@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import process from "node:process";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import type { Plugin } from "vite";
 import { defineConfig } from "vitest/config";
 
 /** HS256 key used only by the test runtime. */
@@ -7,12 +10,34 @@ export const TEST_JWT_SECRET = "test-secret-for-vitest-only-0123456789abcdef";
 /** AES-256 key (base64 of 32 bytes) for provider secrets at rest, test runtime only. */
 export const TEST_PROVIDER_SECRETS_KEY = "dGVzdC1wcm92aWRlci1zZWNyZXRzLWtleS0zMmJ5dGU=";
 
+// Wrangler, which reads wrangler.toml for the pool, logs "Using secrets
+// defined in .dev.vars" once per test file when that file exists (after
+// `npm run dev`); warnings and errors still print.
+process.env.WRANGLER_LOG ??= "warn";
+
+/**
+ * Packages whose published source maps name source files they do not ship:
+ * Vite would warn about each ("points to missing source files"). Their code
+ * is loaded without the map, which could not show the sources anyway.
+ */
+const MAPS_WITHOUT_SOURCES = ["/node_modules/standardwebhooks/dist/"];
+const dropMapsWithoutSources: Plugin = {
+  name: "drop-maps-without-sources",
+  enforce: "pre",
+  load(id) {
+    const file = id.split("?")[0] ?? id;
+    if (!MAPS_WITHOUT_SOURCES.some((dir) => file.includes(dir)) || !file.endsWith(".js")) return null;
+    return { code: readFileSync(file, "utf8").replace(/\/\/# sourceMappingURL=\S+\s*$/, ""), map: null };
+  },
+};
+
 export default defineConfig(async () => {
   // The real migrations, applied by test/support/setup.ts: tests never hand-write table SQL.
   const migrations = await readD1Migrations("./migrations");
   const directoryMigrations = await readD1Migrations("./migrations-directory");
   return {
     plugins: [
+      dropMapsWithoutSources,
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
@@ -29,13 +54,20 @@ export default defineConfig(async () => {
     ],
     test: {
       setupFiles: ["./test/support/setup.ts"],
+      // In the Vitest process: drops runtime output a test provoked on purpose
+      // (test/support/expected-output.ts).
+      globalSetup: ["./test/support/global-setup.ts"],
       include: ["test/**/*.test.ts"],
       // Request log lines (one per request, thousands per run) are shown only
       // for failing tests: a passing run prints the summary, a failing one
       // prints what its test logged.
       silent: "passed-only" as const,
-      // One line per file; slow tests are not listed one by one (the
-      // machine is shared, so wall time says little; the bench measures speed).
+      // A passing file prints nothing; a failing one prints its failing tests,
+      // their errors and what they logged; then the summary. (`--reporter
+      // default` lists every file.)
+      reporters: ["minimal"],
+      // Slow tests are not listed one by one (the machine is shared, so wall
+      // time says little; the bench measures speed).
       slowTestThreshold: 60_000,
       testTimeout: 30_000,
       hookTimeout: 30_000,

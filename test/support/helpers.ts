@@ -82,7 +82,9 @@ export async function call(path: string, opts: CallOptions = {}) {
   // redirect: manual, so a 3xx is seen as the Worker answered it.
   const request = new Request(url, { method, headers, body, redirect: "manual" });
   const res = opts.env ? await fetchWithEnv(request, opts.env) : await exports.default.fetch(request);
-  const text = await res.text();
+  // Bytes decoded as UTF-8, as every body here is: workerd warns on `.text()`
+  // of a body whose type is not text (the archive's NDJSON).
+  const text = new TextDecoder().decode(await res.arrayBuffer());
   let json: any;
   try {
     json = JSON.parse(text);
