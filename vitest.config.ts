@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import type { Plugin } from "vite";
 import { defineConfig } from "vitest/config";
 
 /** HS256 key used only by the test runtime. */
@@ -21,10 +20,10 @@ process.env.WRANGLER_LOG ??= "warn";
  * is loaded without the map, which could not show the sources anyway.
  */
 const MAPS_WITHOUT_SOURCES = ["/node_modules/standardwebhooks/dist/"];
-const dropMapsWithoutSources: Plugin = {
+const dropMapsWithoutSources = {
   name: "drop-maps-without-sources",
-  enforce: "pre",
-  load(id) {
+  enforce: "pre" as const,
+  load(id: string) {
     const file = id.split("?")[0] ?? id;
     if (!MAPS_WITHOUT_SOURCES.some((dir) => file.includes(dir)) || !file.endsWith(".js")) return null;
     return { code: readFileSync(file, "utf8").replace(/\/\/# sourceMappingURL=\S+\s*$/, ""), map: null };

@@ -39,7 +39,7 @@ export function startLocalWorker({ persist, port, inspectorPort, vars }) {
   mkdirSync(persist, { recursive: true });
   mustRun("node", ["scripts/migrate.mjs", "--local", "--persist-to", persist]);
   const dist = resolve(persist, "dist");
-  mustRun("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dist]);
+  mustRun("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dist, "--env="]);
 
   const logFile = resolve(persist, "wrangler-dev.log");
   const log = openSync(logFile, "w");
