@@ -33,7 +33,7 @@
  *
  * Options: --sizes 10000,100000,1000000  --duration 2  --rounds 5  --connections 16
  *          --loop 1500 (requests per isolated loop)
- *          --port 8810  --keep (leave the seeded databases on disk)
+ *          --port P --inspector-port P (default: free ones)  --keep (leave the seeded databases on disk)
  *          --json <file> (default .wrangler/bench/results.json)
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -45,6 +45,7 @@ import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import twilio from "twilio";
 import { mintToken, ROOT } from "./lib/local.mjs";
+import { freePort, portOption } from "./lib/ports.mjs";
 
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 5)) {
@@ -63,7 +64,8 @@ const { values: opts } = parseArgs({
     rounds: { type: "string", default: "5" },
     loop: { type: "string", default: "1500" },
     connections: { type: "string", default: "16" },
-    port: { type: "string", default: "8810" },
+    port: { type: "string" },
+    "inspector-port": { type: "string" },
     keep: { type: "boolean", default: false },
     json: { type: "string", default: ".wrangler/bench/results.json" },
     // Comma-separated substrings of operation names, to iterate on a few.
@@ -75,7 +77,8 @@ const DURATION = Number(opts.duration);
 const ROUNDS = Number(opts.rounds);
 const LOOP = Number(opts.loop);
 const CONNECTIONS = Number(opts.connections);
-const PORT = Number(opts.port);
+const PORT = await portOption(opts.port, () => freePort());
+const INSPECTOR_PORT = await portOption(opts["inspector-port"], () => freePort([PORT]));
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const BASE = `${ORIGIN}/delivery/customer-communications`;
 /** The bench is the `bench` environment of wrangler.toml (its entry is bench/worker.ts). */
@@ -155,7 +158,7 @@ async function startWorker(dir, script) {
       "--port",
       String(PORT),
       "--inspector-port",
-      String(PORT + 1),
+      String(INSPECTOR_PORT),
       "--persist-to",
       dir,
       "--var",

@@ -23,7 +23,7 @@
  *     kept in pending_provider_events (wrangler d1 execute, server stopped).
  *
  * Usage: npm run load:webhooks -- [--comms 1250] [--concurrency 50] [--dup-ratio 0.1]
- *        [--before-ratio 0.2] [--tenants 5] [--port 8830] [--json]
+ *        [--before-ratio 0.2] [--tenants 5] [--port P] [--inspector-port P] (default: free ones) [--json]
  * Exit code 1 when any check fails.
  */
 import { randomBytes, randomUUID } from "node:crypto";
@@ -33,6 +33,7 @@ import { parseArgs } from "node:util";
 import twilio from "twilio";
 import { mintToken, ROOT } from "./lib/local.mjs";
 import { startLocalWorker, wrangler } from "./lib/local-worker.mjs";
+import { freePort, portOption } from "./lib/ports.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -41,8 +42,8 @@ const { values: opts } = parseArgs({
     "dup-ratio": { type: "string", default: "0.1" },
     "before-ratio": { type: "string", default: "0.2" },
     tenants: { type: "string", default: "5" },
-    port: { type: "string", default: "8830" },
-    "inspector-port": { type: "string", default: "8831" },
+    port: { type: "string" },
+    "inspector-port": { type: "string" },
     persist: { type: "string", default: ".wrangler/hostile/load-webhooks" },
     json: { type: "boolean", default: false },
   },
@@ -52,7 +53,8 @@ const CONCURRENCY = Number(opts.concurrency);
 const DUP_RATIO = Number(opts["dup-ratio"]);
 const BEFORE_RATIO = Number(opts["before-ratio"]);
 const TENANTS = Number(opts.tenants);
-const PORT = Number(opts.port);
+const PORT = await portOption(opts.port, () => freePort());
+const INSPECTOR_PORT = await portOption(opts["inspector-port"], () => freePort([PORT]));
 const PERSIST = resolve(ROOT, opts.persist);
 const BASE = `http://127.0.0.1:${PORT}/delivery/customer-communications`;
 
@@ -61,7 +63,7 @@ const jwtSecret = randomBytes(32).toString("hex");
 const worker = startLocalWorker({
   persist: PERSIST,
   port: PORT,
-  inspectorPort: opts["inspector-port"],
+  inspectorPort: INSPECTOR_PORT,
   vars: { JWT_SECRET: jwtSecret, PROVIDER_SECRETS_KEY: randomBytes(32).toString("base64") },
 });
 const stop = worker.stop;

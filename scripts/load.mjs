@@ -21,7 +21,7 @@
  *  5. prints requests, duplicates, rows, status counts, throughput, latency.
  *
  * Usage: npm run load -- [--creates 10000] [--concurrency 50] [--dup-ratio 0.1]
- *        [--tenants 20] [--users 5] [--port 8820] [--persist .wrangler/hostile/load] [--json]
+ *        [--tenants 20] [--users 5] [--port P] [--inspector-port P] (default: free ones) [--persist .wrangler/hostile/load] [--json]
  * Small run: npm run load -- --creates 500 --concurrency 20
  * Exit code 1 when any check fails.
  */
@@ -30,6 +30,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { mintToken, ROOT } from "./lib/local.mjs";
 import { startLocalWorker, wrangler } from "./lib/local-worker.mjs";
+import { freePort, portOption } from "./lib/ports.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -38,15 +39,17 @@ const { values: opts } = parseArgs({
     "dup-ratio": { type: "string", default: "0.1" },
     tenants: { type: "string", default: "20" },
     users: { type: "string", default: "5" },
-    port: { type: "string", default: "8820" },
-    "inspector-port": { type: "string", default: "8821" },
+    port: { type: "string" },
+    "inspector-port": { type: "string" },
     persist: { type: "string", default: ".wrangler/hostile/load" },
     json: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (opts.help) {
-  console.log("npm run load -- [--creates N] [--concurrency C] [--dup-ratio R] [--tenants T] [--users U] [--port P]");
+  console.log(
+    "npm run load -- [--creates N] [--concurrency C] [--dup-ratio R] [--tenants T] [--users U] [--port P] [--inspector-port P]",
+  );
   process.exit(0);
 }
 
@@ -55,7 +58,8 @@ const CONCURRENCY = Number(opts.concurrency);
 const DUP_RATIO = Number(opts["dup-ratio"]);
 const TENANTS = Number(opts.tenants);
 const USERS = Number(opts.users);
-const PORT = Number(opts.port);
+const PORT = await portOption(opts.port, () => freePort());
+const INSPECTOR_PORT = await portOption(opts["inspector-port"], () => freePort([PORT]));
 const PERSIST = resolve(ROOT, opts.persist);
 const BASE = `http://127.0.0.1:${PORT}`;
 const URL_CREATE = `${BASE}/delivery/customer-communications`;
@@ -65,7 +69,7 @@ const secret = randomBytes(32).toString("hex");
 const worker = startLocalWorker({
   persist: PERSIST,
   port: PORT,
-  inspectorPort: opts["inspector-port"],
+  inspectorPort: INSPECTOR_PORT,
   vars: { JWT_SECRET: secret },
 });
 const stop = worker.stop;

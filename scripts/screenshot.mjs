@@ -15,10 +15,10 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
+import { freePort, portOption } from "./lib/ports.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -40,18 +40,6 @@ function ensureChromium() {
   if (!existsSync(CHROMIUM)) throw new Error(`chromium installed but ${CHROMIUM} does not exist`);
 }
 
-/** A port nobody listens on right now, on loopback. */
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
-}
-
 async function waitFor(url, child, timeoutMs = 60_000) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
@@ -68,8 +56,8 @@ async function waitFor(url, child, timeoutMs = 60_000) {
 }
 
 ensureChromium();
-const port = Number(process.env.PORT ?? (await freePort()));
-const inspectorPort = Number(process.env.INSPECTOR_PORT ?? (await freePort()));
+const port = await portOption(process.env.PORT, () => freePort());
+const inspectorPort = await portOption(process.env.INSPECTOR_PORT, () => freePort([port]));
 const persist = process.env.PERSIST_TO
   ? resolve(process.env.PERSIST_TO)
   : mkdtempSync(join(tmpdir(), "cc-docs-state-"));

@@ -3,7 +3,10 @@
  * `npm run db:seed`: demo data for the local demo tenant, created through the
  * API of a running dev server (`npm run dev` in another terminal), so every
  * row passes the same validation, permissions and counters as real traffic.
- *   npm run db:seed [-- --count 40] [-- --url http://127.0.0.1:8787]
+ *   npm run db:seed [-- --count 40] [--url http://127.0.0.1:8787]
+ * The server is the one `npm run dev` started in this checkout, whatever its
+ * port (it records its origin in .wrangler/dev-server.json), unless --url
+ * names another.
  * Creates COUNT communications (default 40) for DEMO_TENANT over a handful of
  * customers (the demo customer among them), all types and both directions,
  * then moves some forward with status updates (delivered, read, failed).
@@ -13,20 +16,27 @@
  */
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
-import { DEMO_CUSTOMER, DEMO_TENANT, mintToken } from "./lib/local.mjs";
+import { DEMO_CUSTOMER, DEMO_TENANT, DEV_SERVER_FILE, devServer, mintToken } from "./lib/local.mjs";
 
 const { values } = parseArgs({
   options: {
     count: { type: "string", default: "40" },
-    url: { type: "string", default: process.env.BASE_URL ?? `http://127.0.0.1:${process.env.PORT ?? "8787"}` },
+    url: { type: "string" },
   },
 });
+const origin = values.url ?? devServer()?.origin;
+if (!origin) {
+  console.error(
+    `no dev server of this checkout is running (${DEV_SERVER_FILE}): start it with \`npm run dev\`, or pass --url`,
+  );
+  process.exit(1);
+}
 const count = Number(values.count);
 if (!Number.isInteger(count) || count < 1 || count > 1000) {
   console.error("--count must be an integer from 1 to 1000");
   process.exit(2);
 }
-const base = `${values.url.replace(/\/$/, "")}/delivery/customer-communications`;
+const base = `${origin.replace(/\/$/, "")}/delivery/customer-communications`;
 
 /** A stable UUID (version 4 layout) from a name, so reruns send the same bodies. */
 function stableUuid(name) {
@@ -76,9 +86,7 @@ async function send(method, url, token, payload, headers = {}) {
       body: JSON.stringify(payload),
     });
   } catch (err) {
-    console.error(
-      `cannot reach ${values.url} (${err.cause?.code ?? err.message}); start it with \`npm run dev\` first`,
-    );
+    console.error(`cannot reach ${origin} (${err.cause?.code ?? err.message}); start it with \`npm run dev\` first`);
     process.exit(1);
   }
   const json = await res.json().catch(() => undefined);

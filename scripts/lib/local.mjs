@@ -1,9 +1,10 @@
 /**
  * Shared by the local scripts (dev, token, seed, bench, load): the local
- * secrets in .dev.vars and token minting. Never used by the Worker.
+ * secrets in .dev.vars, token minting, and where the running dev server is.
+ * Never used by the Worker.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { SignJWT } from "jose";
 
@@ -64,4 +65,44 @@ export async function mintToken({
     .setIssuedAt()
     .setExpirationTime(ttl)
     .sign(new TextEncoder().encode(secret));
+}
+
+/**
+ * `npm run dev` records its server here once it answers (git-ignored, under
+ * .wrangler/), so that the scripts that talk to it (`npm run db:seed`) find
+ * it whatever its port. DEV_SERVER_FILE names another file (the docs check
+ * runs its own server beside yours).
+ */
+export const DEV_SERVER_FILE = resolve(ROOT, process.env.DEV_SERVER_FILE ?? ".wrangler/dev-server.json");
+
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+};
+
+/** The running dev server of this checkout ({ origin, base, port, inspector_port, persist_to, pid }), or undefined. */
+export function devServer() {
+  let state;
+  try {
+    state = JSON.parse(readFileSync(DEV_SERVER_FILE, "utf8"));
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(state.pid) && alive(state.pid) ? state : undefined;
+}
+
+/** Records the dev server (see DEV_SERVER_FILE); returns a function that removes the record if it is still ours. */
+export function recordDevServer(state) {
+  writeFileSync(DEV_SERVER_FILE, `${JSON.stringify({ ...state, pid: process.pid }, null, 2)}\n`);
+  return () => {
+    try {
+      if (JSON.parse(readFileSync(DEV_SERVER_FILE, "utf8")).pid === process.pid) rmSync(DEV_SERVER_FILE);
+    } catch {
+      // already gone
+    }
+  };
 }
