@@ -49,4 +49,11 @@ export const docsRouter = new Hono<AppEnv>()
     return c.html(PAGE);
   })
   // The service's root leads a person who opens it in a browser to the reference.
-  .get("/", (c) => c.redirect(DOCS_PATH));
+  .get("/", (c) => c.redirect(DOCS_PATH))
+  // A trailing slash typed or pasted: the same page, at its one address.
+  .get(`${DOCS_PATH}/`, (c) => c.redirect(DOCS_PATH, 301))
+  // Browsers ask for an icon with every page: nothing to show, and no 404 (nor its log line) for it.
+  .get("/favicon.ico", (c) => {
+    c.header("Cache-Control", "public, max-age=86400");
+    return c.body(null, 204);
+  });

@@ -62,6 +62,13 @@ const en = {
   field_cursor_with_page: "{field} cannot be combined with page",
   field_page_too_deep: "{field} reaches past the first {max} results; use cursor (next_cursor) to go further",
   field_in_future: "{field} must not be in the future",
+  // Provider secrets: what a valid one looks like (issue 17)
+  field_provider_auth_token:
+    "{field} must be the Twilio account's Auth Token (Console, Account Info): 16 to 128 visible ASCII characters without spaces, usually 32 hexadecimal characters",
+  field_provider_public_key:
+    "{field} must be the SendGrid Event Webhook's verification key (Mail Settings, Event Webhook, Signature Verification): a base64 ECDSA P-256 public key",
+  field_provider_secret:
+    "{field} must be the endpoint's signing secret: whsec_ followed by the base64 of at least 16 random bytes (24 or more recommended)",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -121,6 +128,13 @@ const ar: Catalogue = {
   field_cursor_with_page: "لا يمكن استخدام الحقل {field} مع page",
   field_page_too_deep: "الحقل {field} يتجاوز أول {max} نتيجة؛ استخدم cursor (next_cursor) للمتابعة",
   field_in_future: "يجب ألا يكون الحقل {field} في المستقبل",
+  // Provider secrets: what a valid one looks like (issue 17)
+  field_provider_auth_token:
+    "يجب أن يكون الحقل {field} رمز المصادقة Auth Token لحساب Twilio (Console، Account Info): من 16 إلى 128 حرف ASCII مرئيًا دون مسافات، وعادةً 32 حرفًا ست عشريًا",
+  field_provider_public_key:
+    "يجب أن يكون الحقل {field} مفتاح التحقق لـ Event Webhook في SendGrid (Mail Settings، Event Webhook، Signature Verification): مفتاح عام ECDSA P-256 بترميز base64",
+  field_provider_secret:
+    "يجب أن يكون الحقل {field} سر التوقيع لنقطة الاستقبال: whsec_ متبوعًا بترميز base64 لـ 16 بايتًا عشوائيًا على الأقل (يُنصح بـ 24 أو أكثر)",
 };
 
 const ku: Catalogue = {
@@ -177,6 +191,13 @@ const ku: Catalogue = {
   field_cursor_with_page: "خانەی {field} لەگەڵ page بەکارناهێنرێت",
   field_page_too_deep: "خانەی {field} لە یەکەم {max} ئەنجام تێدەپەڕێت؛ بۆ بەردەوامبوون cursor (next_cursor) بەکاربهێنە",
   field_in_future: "خانەی {field} نابێت لە داهاتوودا بێت",
+  // Provider secrets: what a valid one looks like (issue 17)
+  field_provider_auth_token:
+    "خانەی {field} دەبێت Auth Tokenی هەژماری Twilio بێت (Console، Account Info): 16 تا 128 پیتی ASCIIی دیار بێ بۆشایی، زۆرجار 32 پیتی شازدەیی",
+  field_provider_public_key:
+    "خانەی {field} دەبێت کلیلی پشتڕاستکردنەوەی Event Webhookی SendGrid بێت (Mail Settings، Event Webhook، Signature Verification): کلیلێکی گشتی ECDSA P-256 بە base64",
+  field_provider_secret:
+    "خانەی {field} دەبێت نهێنیی واژۆکردنی خاڵی وەرگرتن بێت: whsec_ و لە دوایدا base64ی لانیکەم 16 بایتی هەڕەمەکی (24 یان زیاتر باشترە)",
 };
 
 const fa: Catalogue = {
@@ -233,6 +254,13 @@ const fa: Catalogue = {
   field_cursor_with_page: "فیلد {field} را نمی‌توان همراه با page استفاده کرد",
   field_page_too_deep: "فیلد {field} از {max} نتیجهٔ نخست فراتر می‌رود؛ برای ادامه از cursor (next_cursor) استفاده کنید",
   field_in_future: "فیلد {field} نباید در آینده باشد",
+  // Provider secrets: what a valid one looks like (issue 17)
+  field_provider_auth_token:
+    "فیلد {field} باید Auth Token حساب Twilio باشد (Console، Account Info): ۱۶ تا ۱۲۸ نویسهٔ قابل‌مشاهدهٔ ASCII بدون فاصله، معمولاً ۳۲ نویسهٔ شانزده‌دهی",
+  field_provider_public_key:
+    "فیلد {field} باید کلید تأیید Event Webhook در SendGrid باشد (Mail Settings، Event Webhook، Signature Verification): یک کلید عمومی ECDSA P-256 با base64",
+  field_provider_secret:
+    "فیلد {field} باید راز امضای نقطهٔ دریافت باشد: whsec_ و پس از آن base64 دست‌کم ۱۶ بایت تصادفی (۲۴ یا بیشتر توصیه می‌شود)",
 };
 
 export const LANGUAGES = ["en", "ar", "ku", "fa"] as const;

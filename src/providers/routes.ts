@@ -11,9 +11,9 @@ import { CommonQuery, timestamp } from "../communications/schemas";
 import { config } from "../config";
 import { PROVIDERS, type Provider } from "../db/schema";
 import type { AuthedEnv } from "../env";
-import { translate } from "../i18n/messages";
+import { type MessageKey, translate } from "../i18n/messages";
 import { ApiError, badRequest, type FieldError, MAX_MESSAGE_LENGTH } from "../lib/errors";
-import { validationHook } from "../lib/validation";
+import { toFieldErrors } from "../lib/validation";
 import { bodyErrors, commonErrors, error, failure, invalidJson, json, success } from "../openapi/responses";
 import { protectedRoute, WEBHOOK_TAG } from "../openapi/route";
 import { tenantDb } from "../shards/tenant-db";
@@ -37,6 +37,21 @@ export const ProviderParam = z.enum(PROVIDERS).openapi("ProviderKind", {
 
 /** The field each provider's PUT body must carry. */
 const SECRET_FIELD = { twilio: "auth_token", sendgrid: "public_key", standard: "secret" } as const;
+
+/** What a valid secret of each field looks like, said when one is malformed (issue 17). */
+const SECRET_FORMAT = {
+  auth_token: "field_provider_auth_token",
+  public_key: "field_provider_public_key",
+  secret: "field_provider_secret",
+} as const satisfies Record<(typeof SECRET_FIELD)[Provider], MessageKey>;
+
+/** A malformed secret (wrong pattern, too long, not a key) is answered with its expected format. */
+const withSecretFormat = (errors: FieldError[]): FieldError[] =>
+  errors.map((e) =>
+    e.field in SECRET_FORMAT && e.message !== "field_required" && e.message !== "field_unknown"
+      ? { field: e.field, message: SECRET_FORMAT[e.field as keyof typeof SECRET_FORMAT] }
+      : e,
+  );
 
 export const ConnectionBody = z
   .strictObject({
@@ -178,8 +193,13 @@ async function checkSecret(provider: Provider, body: z.infer<typeof ConnectionBo
   else if (provider === "sendgrid" && !(await importSendgridKey(value)))
     errors.push({ field, message: "field_invalid" });
   else if (provider === "standard" && !standardSecretKey(value)) errors.push({ field, message: "field_invalid" });
-  if (errors.length || !value) throw badRequest(errors);
+  if (errors.length || !value) throw badRequest(withSecretFormat(errors));
   return value;
+}
+
+/** validationHook's errors, a malformed secret's with its expected format (only the PUT's body has secrets). */
+function secretFormatHook(result: { success: boolean; error?: z.ZodError; data?: unknown }) {
+  if (!result.success && result.error) throw badRequest(withSecretFormat(toFieldErrors(result.error, result.data)));
 }
 
 const toConnection = (
@@ -192,7 +212,7 @@ const toConnection = (
   updated_at: row.updated_at,
 });
 
-export const providersRouter = new OpenAPIHono<AuthedEnv>({ defaultHook: validationHook })
+export const providersRouter = new OpenAPIHono<AuthedEnv>({ defaultHook: secretFormatHook })
   .openapi(putProviderRoute, async (c) => {
     const { provider } = c.req.valid("param");
     const { tenantId } = manageScope(c.var.principal, c.req.valid("query"));

@@ -4,7 +4,7 @@
  * with internals (stack, SQL, driver text) in the body.
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { app, MAX_BODY_BYTES } from "../../src/app";
 import { BASE, call, callers, communicationBody, newTenant, signToken } from "../support/helpers";
 
@@ -138,6 +138,10 @@ describe("403", () => {
 });
 
 describe("404 unknown route", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it.each([
     ["GET", "http://api.test/delivery"],
     ["GET", "http://api.test/delivery/customer-communication"],
@@ -153,6 +157,24 @@ describe("404 unknown route", () => {
     const res = await call("http://api.test/");
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe("/docs");
+  });
+
+  it("nor is /docs/: it redirects, for good, to /docs", async () => {
+    const res = await call("http://api.test/docs/");
+    expect(res.status).toBe(301);
+    expect(res.headers.get("location")).toBe("/docs");
+  });
+
+  it("nor is /favicon.ico: an empty 204 a browser may cache, logged as info", async () => {
+    const log = vi.spyOn(console, "log");
+    const error = vi.spyOn(console, "error");
+    const res = await call("http://api.test/favicon.ico");
+    expect(res.status).toBe(204);
+    expect(res.text).toBe("");
+    expect(res.headers.get("cache-control")).toBe("public, max-age=86400");
+    const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)));
+    expect(lines).toContainEqual(expect.objectContaining({ level: "info", path: "/favicon.ico", status: 204 }));
+    expect(error).not.toHaveBeenCalled();
   });
 
   it("without a token too (no auth on unknown paths)", async () => {

@@ -4,7 +4,6 @@
  * the routes, queued, and applied by the Worker's queue consumer running in
  * this workerd (wrangler.toml [[queues.consumers]]).
  */
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { STATUS_MAP } from "../../src/webhooks/events";
 import { call, callers, communicationBody, newTenant, seed, tenantShard } from "../support/helpers";
@@ -58,84 +57,6 @@ async function waitStatus(admin: string, id: string, status: string, eventCount?
     if (eventCount !== undefined) expect(await eventsOf(admin, id)).toHaveLength(eventCount);
   });
 }
-
-describe("provider connections", () => {
-  it("PUT, GET and DELETE; the secret is stored encrypted and never returned", async () => {
-    const tenant = newTenant();
-    const admin = await callers(tenant).admin();
-    const token = newTwilioToken();
-    const put = await call("/providers/twilio", { method: "PUT", token: admin, body: { auth_token: token } });
-    expect(put.status).toBe(200);
-    expect(put.json.provider).toEqual({
-      provider: "twilio",
-      webhook_url: `http://api.test/delivery/customer-communications/webhooks/twilio/${tenant}`,
-      created_at: expect.any(String),
-      updated_at: expect.any(String),
-    });
-    expect(put.text).not.toContain(token);
-    const stored = await (await tenantShard(tenant))
-      .prepare("SELECT secret FROM provider_connections WHERE tenant_id = ?")
-      .bind(tenant)
-      .first<{ secret: string }>();
-    expect(stored?.secret).toBeTruthy();
-    expect(stored?.secret).not.toContain(token);
-    expect(atob(stored?.secret ?? "")).not.toContain(token);
-
-    const list = await call("/providers", { token: admin });
-    expect(list.status).toBe(200);
-    expect(list.json.providers.map((p: { provider: string }) => p.provider)).toEqual(["twilio"]);
-    expect(list.text).not.toContain(token);
-
-    expect((await call("/providers/twilio", { method: "DELETE", token: admin })).status).toBe(200);
-    expect((await call("/providers/twilio", { method: "DELETE", token: admin })).status).toBe(404);
-    expect((await call("/providers", { token: admin })).json.providers).toEqual([]);
-  });
-
-  it("each provider needs its own field, well formed; other callers are refused", async () => {
-    const tenant = newTenant();
-    const who = callers(tenant);
-    const admin = await who.admin();
-    const bad = [
-      ["twilio", { public_key: newSendgridKey().publicKey }],
-      ["twilio", { auth_token: "short" }],
-      ["sendgrid", { public_key: btoa("x".repeat(60)) }],
-      ["standard", { secret: "not-a-whsec" }],
-      ["standard", { secret: newStandardSecret(), auth_token: newTwilioToken() }],
-    ] as const;
-    for (const [provider, body] of bad) {
-      const res = await call(`/providers/${provider}`, { method: "PUT", token: admin, body });
-      expect(res.status, `${provider} ${JSON.stringify(body)}`).toBe(400);
-    }
-    expect((await call("/providers/other", { method: "PUT", token: admin, body: {} })).status).toBe(400);
-    const viewer = await who.viewer();
-    expect(
-      (await call("/providers/twilio", { method: "PUT", token: viewer, body: { auth_token: newTwilioToken() } }))
-        .status,
-    ).toBe(403);
-    expect((await call("/providers", { token: await who.customer() })).status).toBe(403);
-    expect((await call("/providers", { token: await who.systemAdmin() })).status).toBe(400);
-    expect((await call(`/providers?tenant_id=${tenant}`, { token: await who.systemAdmin() })).status).toBe(200);
-  });
-
-  it("without PROVIDER_SECRETS_KEY the connection routes fail closed", async () => {
-    const { default: worker } = await import("../../src/index");
-    const { createExecutionContext } = await import("cloudflare:test");
-    const admin = await callers(newTenant()).admin();
-    const res = await worker.fetch(
-      new Request("http://api.test/delivery/customer-communications/providers/twilio", {
-        method: "PUT",
-        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-        body: JSON.stringify({ auth_token: newTwilioToken() }),
-      }),
-      { ...env, PROVIDER_SECRETS_KEY: "" },
-      createExecutionContext(),
-    );
-    expect(res.status).toBe(500);
-    expect((await res.json<{ message: string }>()).message).toBe(
-      "Provider connections are not configured on this server",
-    );
-  });
-});
 
 describe("provider ids on communications", () => {
   it("are returned everywhere, unique per tenant (409), and filter the list", async () => {
