@@ -27,8 +27,8 @@
  * Writing docs for it: docs/operations.md, "Tested docs".
  */
 import { spawn } from "node:child_process";
-import { createServer } from "node:http";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -95,7 +95,8 @@ async function runFile(session, file, text, { log, verbose } = {}) {
             ? `exited with ${run.code}`
             : statusProblem(command, run.requests);
       if (problem) {
-        const logTail = log && existsSync(log) ? readFileSync(log, "utf8").trimEnd().split("\n").slice(-40).join("\n") : "";
+        const logTail =
+          log && existsSync(log) ? readFileSync(log, "utf8").trimEnd().split("\n").slice(-20).join("\n") : "";
         throw new Failure(
           [
             `${where}: ${problem}`,
@@ -153,6 +154,7 @@ async function selfTest() {
       "curl -s -X POST \\",
       '  "$ORIGIN/ok" -d \'{"note": "a quoted # 500 is no status"}\'',
       'for i in 1 2; do curl -s "$ORIGIN/ok"; done',
+      'for i in 1 2; do curl -sf -o /dev/null "$ORIGIN/missing" && break; done; true    # -f: left to the exit code',
       'test "$X" = one',
       fence,
       "",
@@ -162,12 +164,20 @@ async function selfTest() {
       fence,
     ].join("\n");
     const ok = await runFile(session, "passing.md", passing);
-    if (ok.commands !== 6 || ok.requests !== 5 || ok.skipped.length !== 1) {
+    if (ok.commands !== 7 || ok.requests !== 7 || ok.skipped.length !== 1) {
       problems.push(`passing block: ${JSON.stringify(ok)}`);
     }
     await expectFailure("exit", `${fence}sh\ntrue\nfalse\n${fence}\n`, /^exit\.md:3: exited with 1/);
-    await expectFailure("status", `${fence}bash\ncurl -s "$ORIGIN/missing"\n${fence}\n`, /^status\.md:2: expected HTTP 2xx.*got 404/);
-    await expectFailure("stated", `${fence}sh\ncurl -s \\\n  "$ORIGIN/ok"   # 404\n${fence}\n`, /^stated\.md:2: expected HTTP 404, got 200/);
+    await expectFailure(
+      "status",
+      `${fence}bash\ncurl -s "$ORIGIN/missing"\n${fence}\n`,
+      /^status\.md:2: expected HTTP 2xx.*got 404/,
+    );
+    await expectFailure(
+      "stated",
+      `${fence}sh\ncurl -s \\\n  "$ORIGIN/ok"   # 404\n${fence}\n`,
+      /^stated\.md:2: expected HTTP 404, got 200/,
+    );
     await expectFailure("unset", `${fence}sh\ncurl -sf "$ORIGIN/$UNSET_ID" >/dev/null\n${fence}\n`, /exited with 22/);
     await expectFailure("reason", `<!-- docs-check: skip -->\n${fence}sh\ntrue\n${fence}\n`, /needs a reason/);
     await expectFailure("marker", `<!-- docs-check: skip: x -->\n\ntext\n`, /not followed by a fenced block/);
@@ -189,8 +199,10 @@ async function startDevServer(tmp) {
   const out = openSync(log, "w");
   const child = spawn(
     "npm",
-    ["run", "-s", "dev", "--", "--port", String(port), "--inspector-port", String(inspectorPort)]
-      .concat(["--persist-to", join(tmp, "state")]),
+    ["run", "-s", "dev", "--", "--port", String(port), "--inspector-port", String(inspectorPort)].concat([
+      "--persist-to",
+      join(tmp, "state"),
+    ]),
     { cwd: ROOT, env: { ...process.env, DEV_SERVER_FILE: record }, detached: true, stdio: ["ignore", out, out] },
   );
   const stop = async () => {
@@ -220,7 +232,8 @@ async function startDevServer(tmp) {
   const exports = readFileSync(log, "utf8")
     .split("\n")
     .filter((l) => l.startsWith("export "));
-  if (exports.length === 0) throw new Failure(`npm run dev printed no export lines\n${indent(readFileSync(log, "utf8"))}`);
+  if (exports.length === 0)
+    throw new Failure(`npm run dev printed no export lines\n${indent(readFileSync(log, "utf8"))}`);
   return { log, record, exports: exports.join("\n"), stop };
 }
 
@@ -246,7 +259,9 @@ async function main() {
     if (missing.length) throw new Failure(`README.md's Layout section does not name: ${missing.join(", ")}`);
     layout = "; README's Layout names every top-level file and folder";
   }
-  say(`self-test passed; ${checked} relative links and anchors in ${(given.length ? given : all).length} Markdown files resolve${layout}`);
+  say(
+    `self-test passed; ${checked} relative links and anchors in ${(given.length ? given : all).length} Markdown files resolve${layout}`,
+  );
   if (opts["links-only"]) return;
 
   // Every shell block must parse before a server is started for them.

@@ -122,7 +122,8 @@ export function brokenLinks(root, files) {
         broken.push({ file, line, target, problem: "not a valid URL path" });
         continue;
       }
-      const dest = decoded === "" ? path : decoded.startsWith("/") ? join(root, decoded) : resolve(dirname(path), decoded);
+      const dest =
+        decoded === "" ? path : decoded.startsWith("/") ? join(root, decoded) : resolve(dirname(path), decoded);
       if (relative(root, dest).startsWith(`..${sep}`) || relative(root, dest) === "..") {
         broken.push({ file, line, target, problem: "points outside the repository" });
       } else if (!existsSync(dest)) {
@@ -154,9 +155,9 @@ export function unlistedTopLevel(root) {
       .filter(Boolean)
       .map((f) => (f.includes("/") ? `${f.split("/")[0]}/` : f)),
   );
-  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   return [...entries]
-    .filter((entry) => !new RegExp(`(^|[\\s\`(,])${escape(entry)}($|[\\s\`),.;:])`, "m").test(layout))
+    .filter((entry) => !new RegExp(`(^|[\\s\`(,])${escapeRegExp(entry)}($|[\\s\`),.;:])`, "m").test(layout))
     .sort();
 }
 
@@ -179,7 +180,9 @@ export function shellBlocks(text) {
   lines.forEach((line, i) => {
     const m = SKIP.exec(line.trim());
     if (m) markers.set(i, m[1]);
-    else if (/docs-check/.test(line) && /<!--/.test(line)) errors.push({ line: i + 1, problem: `not a docs-check marker: ${line.trim()}` });
+    else if (/^<!--\s*docs-check/.test(line.trim())) {
+      errors.push({ line: i + 1, problem: `not a docs-check marker: ${line.trim()}` });
+    }
   });
   const used = new Set();
   for (const block of blocks) {
@@ -188,10 +191,12 @@ export function shellBlocks(text) {
     const reason = markers.get(i);
     if (reason !== undefined) used.add(i);
     if (!SHELL.has(block.lang)) {
-      if (reason !== undefined) errors.push({ line: i + 1, problem: "skip marker before a block that is not sh/bash/shell" });
+      if (reason !== undefined)
+        errors.push({ line: i + 1, problem: "skip marker before a block that is not sh/bash/shell" });
       continue;
     }
-    if (reason === "") errors.push({ line: i + 1, problem: "a skip marker needs a reason: <!-- docs-check: skip: why -->" });
+    if (reason === "")
+      errors.push({ line: i + 1, problem: "a skip marker needs a reason: <!-- docs-check: skip: why -->" });
     result.push({ start: block.start, lines: block.lines, skip: reason });
   }
   for (const i of markers.keys()) {
@@ -237,8 +242,18 @@ export function commandsOf(block) {
 // ------------------------------------------------------------ the session
 
 const MARK = "@@docs-check";
-/** Every curl reports its status to stderr, after the reader's own output; a `-w` of the command's own replaces it. */
-const PRELUDE = `curl() { command curl --write-out '%{stderr}\\n${MARK} http %{http_code} %{method} %{url_effective}@@\\n' "$@"; }\n`;
+/**
+ * Every curl reports its status to stderr, after the reader's own output (a
+ * `-w` of the command's own replaces it), and whether it ran with -f /
+ * --fail / --fail-with-body: then curl turns an HTTP error into its exit
+ * code, which the command handles (a wait loop) or fails with.
+ */
+const PRELUDE = `curl() {
+  local fail=0 arg
+  for arg in "$@"; do case "$arg" in --fail|--fail-with-body|-[a-zA-Z]*f*) fail=1;; esac; done
+  command curl --write-out "%{stderr}\\n${MARK} http %{http_code} %{method} %{url_effective} fail=$fail@@\\n" "$@"
+}
+`;
 
 /** The environment a reader's terminal has: no npm run variables, no node_modules/.bin on PATH. */
 export function readerEnv(extra = {}) {
@@ -262,7 +277,12 @@ export function readerEnv(extra = {}) {
 export class Session {
   constructor({ cwd, env }) {
     this.dir = mkdtempSync(join(tmpdir(), "docs-check-session-"));
-    this.child = spawn("bash", ["--noprofile", "--norc"], { cwd, env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    this.child = spawn("bash", ["--noprofile", "--norc"], {
+      cwd,
+      env,
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     this.out = "";
     this.err = "";
     this.child.stdout.on("data", (d) => {
@@ -299,10 +319,11 @@ export class Session {
     }
     const finished = done();
     const code = finished ? Number(new RegExp(`${end} (\\d+)@@`).exec(this.out)[1]) : undefined;
-    const requests = [...this.err.matchAll(/@@docs-check http (\d{3}) (\S+) (\S*)@@/g)].map((m) => ({
+    const requests = [...this.err.matchAll(/@@docs-check http (\d{3}) (\S+) (\S*) fail=([01])@@/g)].map((m) => ({
       status: Number(m[1]),
       method: m[2],
       url: m[3],
+      fail: m[4] === "1",
     }));
     const clean = (s) =>
       s
@@ -341,12 +362,13 @@ export class Session {
 
 /**
  * Whether a command's HTTP requests answered as its text says: each status
- * the stated one (`# 404`), else 2xx. Status 000 (no answer: connection
- * refused) is left to the command's exit code, so a wait loop may poll.
+ * the stated one (`# 404`), else 2xx. Left to the command's exit code:
+ * status 000 (no answer: connection refused), and requests made with
+ * `curl -f` (curl exits 22 on an HTTP error), so a wait loop may poll.
  * Returns a problem, or undefined.
  */
 export function statusProblem(command, requests) {
-  const answered = requests.filter((r) => r.status !== 0);
+  const answered = requests.filter((r) => r.status !== 0 && !r.fail);
   if (command.expect !== undefined && answered.length === 0) {
     return `states HTTP ${command.expect} but made no HTTP request that was answered`;
   }
