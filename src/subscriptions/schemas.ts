@@ -115,22 +115,23 @@ export const DeliveriesQuery = CommonQuery.extend({
   }),
 });
 
-export const Subscription = z
-  .object({
-    id: id(EXAMPLE_SUBSCRIPTION_ID),
-    url: z
-      .string()
-      .max(MAX_URL_LENGTH)
-      .openapi({ format: "uri", example: "https://crm.example.com/hooks/communications" }),
-    events: z.array(EventType).max(EVENT_TYPES.length),
-    description: Description.nullable(),
-    status: z.enum(SUBSCRIPTION_STATUSES).openapi({
-      description: "`disabled`: every delivery failed for 5 days; a PATCH to `active` resumes it.",
-    }),
-    created_at: timestamp,
-    updated_at: timestamp,
-  })
-  .openapi("Subscription");
+/** The fields of a subscription as returned; each response shape lists them (an `allOf` would not close). */
+const subscriptionShape = {
+  id: id(EXAMPLE_SUBSCRIPTION_ID),
+  url: z
+    .string()
+    .max(MAX_URL_LENGTH)
+    .openapi({ format: "uri", example: "https://crm.example.com/hooks/communications" }),
+  events: z.array(EventType).max(EVENT_TYPES.length),
+  description: Description.nullable(),
+  status: z.enum(SUBSCRIPTION_STATUSES).openapi({
+    description: "`disabled`: every delivery failed for 5 days; a PATCH to `active` resumes it.",
+  }),
+  created_at: timestamp,
+  updated_at: timestamp,
+};
+
+export const Subscription = z.object(subscriptionShape).openapi("Subscription");
 export type Subscription = z.infer<typeof Subscription>;
 
 const secret = z.string().max(100).openapi({
@@ -139,15 +140,18 @@ const secret = z.string().max(100).openapi({
   example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw6r2xX7sDMUc=",
 });
 
-export const SubscriptionWithSecret = Subscription.extend({ secret }).openapi("SubscriptionWithSecret");
+export const SubscriptionWithSecret = z.object({ ...subscriptionShape, secret }).openapi("SubscriptionWithSecret");
 
-export const SubscriptionDetail = Subscription.extend({
-  delivery_counts: z
-    .object({ succeeded: count(), failed: count(), pending: count() })
-    .openapi({ description: "Deliveries in the delivery log (the last 7 days), by status." }),
-  last_success_at: timestamp.nullable().openapi({ description: "Last successful attempt in the delivery log." }),
-  last_failure_at: timestamp.nullable().openapi({ description: "Last failed attempt in the delivery log." }),
-}).openapi("SubscriptionDetail");
+export const SubscriptionDetail = z
+  .object({
+    ...subscriptionShape,
+    delivery_counts: z
+      .object({ succeeded: count(), failed: count(), pending: count() })
+      .openapi({ description: "Deliveries in the delivery log (the last 7 days), by status." }),
+    last_success_at: timestamp.nullable().openapi({ description: "Last successful attempt in the delivery log." }),
+    last_failure_at: timestamp.nullable().openapi({ description: "Last failed attempt in the delivery log." }),
+  })
+  .openapi("SubscriptionDetail");
 
 export const Delivery = z
   .object({
