@@ -5,7 +5,7 @@
  * `standardwebhooks` library, as a customer's receiver would.
  */
 import { HttpResponse, http } from "msw";
-import type { SetupServerApi } from "msw/node";
+import type { SetupServer } from "msw/node";
 import { Webhook } from "standardwebhooks";
 import { expect, vi } from "vitest";
 import { call } from "../support/helpers";
@@ -23,7 +23,7 @@ export interface Received {
 export type Behaviour = (n: number, request: Request) => Response | Promise<Response>;
 
 /** A receiver at a URL unique to the test; `behave(n)` answers the n-th call (1-based). */
-export function receiver(server: SetupServerApi, behave: Behaviour = () => new Response("ok")) {
+export function receiver(server: SetupServer, behave: Behaviour = () => new Response("ok")) {
   const url = `https://receiver-${crypto.randomUUID().slice(0, 8)}.example/hooks/events`;
   const got: Received[] = [];
   const state = { calls: 0, behave };
