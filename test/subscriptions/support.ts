@@ -41,7 +41,7 @@ export function receiver(server: SetupServer, behave: Behaviour = () => new Resp
         at: Date.now(),
         headers,
       });
-      return state.behave(state.calls, request);
+      return state.behave(state.calls, request as unknown as Request);
     }),
   );
   return { url, got, state };
