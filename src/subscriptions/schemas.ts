@@ -100,6 +100,8 @@ export const DeliveriesQuery = CommonQuery.extend({
   status: optionalQuery(statusList).openapi({
     param: { name: "status", in: "query" },
     type: "string",
+    maxLength: 64,
+    pattern: "^(pending|succeeded|failed)(,(pending|succeeded|failed))*$",
     description: "Comma-separated delivery statuses: `pending`, `succeeded`, `failed` (default: all).",
     example: "failed,pending",
   }),

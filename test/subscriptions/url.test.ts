@@ -1,9 +1,9 @@
 /** The URL rules of subscriptions (src/subscriptions/url.ts), on the parser's normal form of every spelling. */
 import { describe, expect, it } from "vitest";
-import { checkUrl, isNonPublicHost } from "../../src/subscriptions/url";
+import { checkUrl, isNonPublicHost, type UrlRules } from "../../src/subscriptions/url";
 
 const rules = { allowLoopback: false, ownHost: "api.example.com" };
-const problem = (url: string, r = rules) => {
+const problem = (url: string, r: UrlRules = rules) => {
   const out = checkUrl(url, r);
   return "problem" in out ? out.problem : undefined;
 };
