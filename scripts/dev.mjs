@@ -2,19 +2,29 @@
 /**
  * `npm run dev`: the whole local setup in one command.
  *  1. local secrets in .dev.vars (JWT_SECRET, PROVIDER_SECRETS_KEY; created
- *     on first run, never deployed);
+ *     on first run, never deployed), and OUTBOUND_ALLOW_LOOPBACK=true so that
+ *     event subscriptions may call receivers on 127.0.0.1;
  *  2. the migrations applied to every local D1 database (.wrangler/state);
  *  3. ready-to-use tokens for the demo tenant, printed with curl examples;
  *  4. `wrangler dev` on 127.0.0.1 (PORT, default 8787).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { DEMO_CUSTOMER, DEMO_TENANT, localProviderKey, localSecret, mintToken, ROOT } from "./lib/local.mjs";
+import {
+  DEMO_CUSTOMER,
+  DEMO_TENANT,
+  localOutboundLoopback,
+  localProviderKey,
+  localSecret,
+  mintToken,
+  ROOT,
+} from "./lib/local.mjs";
 
 const port = process.env.PORT ?? "8787";
 const wrangler = (args, opts = {}) => spawn("wrangler", args, { cwd: ROOT, stdio: "inherit", ...opts });
 
 localSecret();
 localProviderKey();
+localOutboundLoopback();
 // Every local D1 database: the directory and each shard (scripts/migrate.mjs).
 const migrate = spawnSync("node", ["scripts/migrate.mjs", "--local"], { cwd: ROOT, stdio: "inherit" });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);

@@ -38,6 +38,7 @@ import { tenantDatabase } from "../db/tenant";
 import type { WaitUntil } from "../events/publish";
 import { log } from "../lib/logger";
 import { type DeliverMessage, type EventQueueMessage, enqueue, type ReplayMessage } from "./messages";
+import { markDispatched } from "./outbox";
 import { openSecret, signatureHeader } from "./signing";
 import { SubscriptionStore } from "./store";
 import { checkUrl } from "./url";
@@ -381,6 +382,9 @@ async function deliverForTenant(
   const recorded = finished.map((r) => ({ r, ...record(r, settled.get(r) as Outcome) }));
   const statements = recorded.flatMap((x) => x.statements);
   if (statements.length) await db.batch(statements as Batch);
+  // The queue took these events' first dispatch (./outbox.ts): the scheduled job need not send them.
+  const firsts = [...new Set(items.filter((i) => i.body.generation === 0).map((i) => i.body.event_id))];
+  if (firsts.length) await db.$client.batch(markDispatched(db.$client, tenantId, firsts));
   for (const s of settle) s();
   for (const { r, next } of recorded) {
     if (next.status === "pending" && next.delay !== undefined) {

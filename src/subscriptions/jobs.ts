@@ -21,8 +21,13 @@ import { dispatch, matches } from "./outbox";
 import { EVENT_RETENTION_DAYS } from "./schemas";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** An event younger than this may still be on its way through the sink. */
-export const SWEEP_AFTER_MS = 60_000;
+/**
+ * An event younger than this may still be on its way: the consumer marks an
+ * event dispatched when it records the event's first outcome, which a queue
+ * backlog can delay. Older and still unmarked: the queue never took it (or
+ * no subscription wanted it), and the job sends it.
+ */
+export const SWEEP_AFTER_MS = 10 * 60_000;
 const PAGE = 500;
 /** Pages per shard per run, each way: a bound on one run's work; the next run goes on. */
 const MAX_PAGES = 40;
@@ -64,7 +69,6 @@ export async function sweepUndispatched(env: Env, shard: string, db: D1Database,
         .all<{ id: string; events: string; created_at: string }>();
       sent += await dispatch(
         env,
-        client,
         tenantId,
         list.map((e) => ({
           id: e.id,
@@ -72,6 +76,7 @@ export async function sweepUndispatched(env: Env, shard: string, db: D1Database,
             .filter((s) => s.created_at <= e.created_at && matches(s.events, e.type))
             .map((s) => s.id),
         })),
+        client,
       );
       events += list.length;
     }

@@ -8,13 +8,12 @@
  *     subscriptions it goes to. For a tenant without subscriptions, nothing:
  *     no extra row read or written.
  *  2. `subscriptionsSink`: after the commit, one queue message per (event,
- *     subscription), then the events are marked dispatched.
+ *     subscription); the consumer marks the events dispatched with its first
+ *     outcome.
  *  3. what the queue did not take (it failed, or the isolate stopped first)
  *     stays undispatched: the scheduled job sends it (./jobs.ts), also
  *     through `dispatch()`.
  */
-import { newDbStats } from "../db/client";
-import { tenantDatabase } from "../db/tenant";
 import type { ChangeEvent } from "../events/event";
 import type { Sink } from "../events/publish";
 import type { EventRecorder } from "../events/recorder";
@@ -63,17 +62,41 @@ export const outboxFor = (subscriptionCount: number): EventRecorder | undefined 
 const IDS_PER_STATEMENT = 90;
 
 /**
- * Queues one delivery per (event, subscription), then marks the events
- * dispatched. If the queue refuses, nothing is marked and this throws: the
- * scheduled job tries again. A mark that fails after the queue took the
- * messages means the job sends them again: a duplicate the receiver
- * recognises by its webhook-id, never a loss.
+ * `dispatched_at = now` for these events, if not set yet: statements of at
+ * most IDS_PER_STATEMENT ids, for a batch of the caller's.
+ */
+export function markDispatched(db: D1Database, tenantId: string, ids: string[], now = new Date().toISOString()) {
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
+    const chunk = ids.slice(i, i + IDS_PER_STATEMENT);
+    statements.push(
+      db
+        .prepare(
+          `UPDATE subscription_events SET dispatched_at = ?
+           WHERE tenant_id = ? AND id IN (${chunk.map(() => "?").join(", ")}) AND dispatched_at IS NULL`,
+        )
+        .bind(now, tenantId, ...chunk),
+    );
+  }
+  return statements;
+}
+
+/**
+ * Queues one delivery per (event, subscription). If the queue refuses, this
+ * throws and the events stay undispatched: the scheduled job tries again.
+ * `mark`: the tenant's database, to record them dispatched now (the scheduled job). After a
+ * commit the sink does not: the consumer records it with its first outcome,
+ * in a batch it writes anyway, so a change costs its request no more D1 work
+ * than the outbox row. Either way a mark that is lost means the job sends
+ * the events again: a message the consumer finds done in D1 and drops (or,
+ * at worst, a duplicate the receiver recognises by its webhook-id), never a
+ * loss.
  */
 export async function dispatch(
   env: Env,
-  db: D1Database,
   tenantId: string,
   events: { id: string; subscriptionIds: string[] }[],
+  mark?: D1Database,
 ) {
   const messages: DeliverMessage[] = events.flatMap((e) =>
     e.subscriptionIds.map((subscriptionId) => ({
@@ -85,19 +108,14 @@ export async function dispatch(
     })),
   );
   if (messages.length) await enqueue(env.EVENT_DELIVERIES, messages);
-  const now = new Date().toISOString();
-  const statements: D1PreparedStatement[] = [];
-  for (let i = 0; i < events.length; i += IDS_PER_STATEMENT) {
-    const ids = events.slice(i, i + IDS_PER_STATEMENT).map((e) => e.id);
-    statements.push(
-      db
-        .prepare(
-          `UPDATE subscription_events SET dispatched_at = ? WHERE tenant_id = ? AND id IN (${ids.map(() => "?").join(", ")})`,
-        )
-        .bind(now, tenantId, ...ids),
+  if (mark && events.length)
+    await mark.batch(
+      markDispatched(
+        mark,
+        tenantId,
+        events.map((e) => e.id),
+      ),
     );
-  }
-  if (statements.length) await db.batch(statements);
   return messages.length;
 }
 
@@ -114,9 +132,6 @@ export const subscriptionsSink: Sink = {
       list.push({ id: event.id, subscriptionIds: target.subscriptionIds });
       byTenant.set(target.tenantId, list);
     }
-    for (const [tenantId, list] of byTenant) {
-      const db = await tenantDatabase(env, tenantId, newDbStats());
-      await dispatch(env, db.$client, tenantId, list);
-    }
+    for (const [tenantId, list] of byTenant) await dispatch(env, tenantId, list);
   },
 };

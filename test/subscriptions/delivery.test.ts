@@ -231,11 +231,13 @@ describe("the queue unavailable at the moment of the change", () => {
       .bind(tenant)
       .first<{ id: string; dispatched_at: string | null }>();
     expect(row?.dispatched_at).toBeNull();
-    // Two minutes later (the job leaves events younger than a minute to the sink), the job runs.
+    // Twenty minutes later (the job leaves events younger than 10 minutes to the queue), the job runs.
     const earlier = (ms: number) => new Date(Date.now() - ms).toISOString();
     await shard.batch([
-      shard.prepare("UPDATE subscriptions SET created_at = ? WHERE tenant_id = ?").bind(earlier(180_000), tenant),
-      shard.prepare("UPDATE subscription_events SET created_at = ? WHERE tenant_id = ?").bind(earlier(120_000), tenant),
+      shard.prepare("UPDATE subscriptions SET created_at = ? WHERE tenant_id = ?").bind(earlier(30 * 60_000), tenant),
+      shard
+        .prepare("UPDATE subscription_events SET created_at = ? WHERE tenant_id = ?")
+        .bind(earlier(20 * 60_000), tenant),
     ]);
     await runScheduled();
     await until(() => expect(r.got).toHaveLength(1));
