@@ -22,7 +22,7 @@
  * at least once, never lost). The next batch, other subscriptions' and other
  * tenants' deliveries, goes on meanwhile.
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { config } from "../config";
 import { type Database, type DbStats, d1Fields, newDbStats } from "../db/client";
@@ -38,7 +38,6 @@ import { tenantDatabase } from "../db/tenant";
 import type { WaitUntil } from "../events/publish";
 import { log } from "../lib/logger";
 import { type DeliverMessage, type EventQueueMessage, enqueue, type ReplayMessage } from "./messages";
-import { markDispatched } from "./outbox";
 import { openSecret, signatureHeader } from "./signing";
 import { SubscriptionStore } from "./store";
 import { checkUrl } from "./url";
@@ -57,6 +56,12 @@ export const DISABLE_AFTER_MS = 5 * 24 * 60 * 60 * 1000;
 const MAX_DELAY_S = 12 * 60 * 60;
 /** Events per replay page (one queue message each, then the next page). */
 export const REPLAY_PAGE = 100;
+/**
+ * Messages of one tenant handled together: their state is read with one
+ * statement per table, within D1's 100 bound parameters (40 event ids, at
+ * most 20 subscription ids, the tenant).
+ */
+const MESSAGES_PER_LOAD = 40;
 /** Seconds before a message of a tenant being moved (or whose D1 work failed) is tried again. */
 const BUSY_RETRY_S = 30;
 
@@ -381,10 +386,23 @@ async function deliverForTenant(
   const finished = running.filter((r) => settled.has(r));
   const recorded = finished.map((r) => ({ r, ...record(r, settled.get(r) as Outcome) }));
   const statements = recorded.flatMap((x) => x.statements);
-  if (statements.length) await db.batch(statements as Batch);
   // The queue took these events' first dispatch (./outbox.ts): the scheduled job need not send them.
   const firsts = [...new Set(items.filter((i) => i.body.generation === 0).map((i) => i.body.event_id))];
-  if (firsts.length) await db.$client.batch(markDispatched(db.$client, tenantId, firsts));
+  if (firsts.length) {
+    statements.push(
+      db
+        .update(subscriptionEvents)
+        .set({ dispatched_at: new Date().toISOString() })
+        .where(
+          and(
+            eq(subscriptionEvents.tenant_id, tenantId),
+            inArray(subscriptionEvents.id, firsts),
+            isNull(subscriptionEvents.dispatched_at),
+          ),
+        ),
+    );
+  }
+  if (statements.length) await db.batch(statements as Batch);
   for (const s of settle) s();
   for (const { r, next } of recorded) {
     if (next.status === "pending" && next.delay !== undefined) {
@@ -456,13 +474,16 @@ export async function consumeEventDeliveries(batch: MessageBatch<EventQueueMessa
       message.ack(); // not ours to understand: never retried forever
     }
   }
-  for (const [tenantId, items] of byTenant) {
-    work.push(
-      deliverForTenant(env, tenantId, items, stats, waitUntil, tally).catch((err) =>
-        // D1 unavailable, or the tenant frozen by a move: every message not yet settled comes back later.
-        busy(items, err, tenantId),
-      ),
-    );
+  for (const [tenantId, all] of byTenant) {
+    for (let i = 0; i < all.length; i += MESSAGES_PER_LOAD) {
+      const items = all.slice(i, i + MESSAGES_PER_LOAD);
+      work.push(
+        deliverForTenant(env, tenantId, items, stats, waitUntil, tally).catch((err) =>
+          // D1 unavailable, or the tenant frozen by a move: every message not yet settled comes back later.
+          busy(items, err, tenantId),
+        ),
+      );
+    }
   }
   await Promise.all(work);
   log.info("event delivery batch", { queue: batch.queue, size: batch.messages.length, ...tally, d1: d1Fields(stats) });

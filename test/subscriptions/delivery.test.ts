@@ -4,11 +4,13 @@
  * delivers it, signed, to receivers served by MSW that verify with the
  * `standardwebhooks` library. OUTBOUND_RETRY_SCHEDULE is "1,1,1" here.
  */
-import { env } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { delay } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EVENT_ID } from "../../src/events/event";
+import worker from "../../src/index";
+import type { EventQueueMessage } from "../../src/subscriptions/messages";
 import { fromTwilio } from "../../src/webhooks/events";
 import { call, callers, communicationBody, newTenant, runScheduled, tenantShard } from "../support/helpers";
 import { ok, receiver, status, subscribe, until, verifies } from "./support";
@@ -249,4 +251,48 @@ describe("the queue unavailable at the moment of the change", () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(r.got).toHaveLength(1);
   });
+});
+
+describe("the consumer", () => {
+  it("takes a full batch of one tenant's deliveries (90 events: more ids than one D1 statement binds)", async () => {
+    const tenant = newTenant();
+    const admin = await callers(tenant).admin();
+    const r = receiver(server);
+    const sub = await subscribe(admin, r.url, ["communication.created"]);
+    const down = { sendBatch: async () => Promise.reject(new Error("down")) } as unknown as Queue;
+    for (let i = 0; i < 90; i++) {
+      const res = await call("", {
+        method: "POST",
+        token: admin,
+        body: communicationBody(),
+        env: { EVENT_DELIVERIES: down },
+      });
+      expect(res.status).toBe(201);
+    }
+    const { results } = await (await tenantShard(tenant))
+      .prepare("SELECT id FROM subscription_events WHERE tenant_id = ?")
+      .bind(tenant)
+      .all<{ id: string }>();
+    expect(results).toHaveLength(90);
+    const batch = createMessageBatch<EventQueueMessage>(
+      "customer-communications-events",
+      results.map((e, i) => ({
+        id: `m${i}`,
+        timestamp: new Date(),
+        attempts: 1,
+        body: { kind: "deliver", tenant_id: tenant, subscription_id: sub.id, event_id: e.id, generation: 0 },
+      })),
+    );
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(90);
+    expect(new Set(r.got.map((g) => g.id)).size).toBe(90);
+    const undispatched = await (await tenantShard(tenant))
+      .prepare("SELECT count(*) AS n FROM subscription_events WHERE tenant_id = ? AND dispatched_at IS NULL")
+      .bind(tenant)
+      .first<{ n: number }>();
+    expect(undispatched?.n).toBe(0);
+  }, 60_000);
 });
