@@ -38,7 +38,7 @@ import { tenantDatabase } from "../db/tenant";
 import type { WaitUntil } from "../events/publish";
 import { log } from "../lib/logger";
 import { type DeliverMessage, type EventQueueMessage, enqueue, type ReplayMessage } from "./messages";
-import { openSecret, signatureHeader } from "./signing";
+import { openSecretCached, signatureHeader } from "./signing";
 import { SubscriptionStore } from "./store";
 import { checkUrl } from "./url";
 
@@ -288,9 +288,9 @@ function decide(state: TenantState, m: DeliverMessage, now: number): Decision {
 /** The secrets that sign now: the current one, and the previous one until it expires. */
 async function signingSecrets(env: Env, sub: SubscriptionRow, now: number) {
   const key = config(env).providerSecretsKey;
-  const secrets = [await openSecret(key, sub.tenant_id, sub.id, sub.secret)];
+  const secrets = [await openSecretCached(key, sub.tenant_id, sub.id, sub.secret)];
   if (sub.previous_secret && sub.previous_secret_expires_at && Date.parse(sub.previous_secret_expires_at) > now) {
-    secrets.push(await openSecret(key, sub.tenant_id, sub.id, sub.previous_secret));
+    secrets.push(await openSecretCached(key, sub.tenant_id, sub.id, sub.previous_secret));
   }
   return secrets;
 }

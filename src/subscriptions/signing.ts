@@ -35,6 +35,22 @@ export async function sealSecret(key: string | undefined, tenantId: string, subs
 export const openSecret = (key: string | undefined, tenantId: string, subscriptionId: string, sealed: string) =>
   decryptSecret(key, tenantId, associated(subscriptionId), sealed);
 
+/** Secrets the consumer opened, per isolate, by sealed value (a rotation seals a new one): 1,000 at most. */
+const opened = new Map<string, Promise<string>>();
+
+/** openSecret, once per isolate per sealed secret: every attempt signs, and most go to the same few subscriptions. */
+export function openSecretCached(key: string | undefined, tenantId: string, subscriptionId: string, sealed: string) {
+  const cacheKey = `${tenantId}:${subscriptionId}:${sealed}`;
+  let secret = opened.get(cacheKey);
+  if (!secret) {
+    secret = openSecret(key, tenantId, subscriptionId, sealed);
+    secret.catch(() => opened.delete(cacheKey));
+    if (opened.size >= HMAC_CACHE_LIMIT) opened.delete(opened.keys().next().value as string);
+    opened.set(cacheKey, secret);
+  }
+  return secret;
+}
+
 /** HMAC keys imported once per isolate per secret (a bounded cache: 1,000 subscriptions' keys). */
 const hmacKeys = new Map<string, Promise<CryptoKey>>();
 const HMAC_CACHE_LIMIT = 1000;
