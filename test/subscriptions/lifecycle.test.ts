@@ -5,6 +5,7 @@
  * after 7 days, and no extra D1 row per change for a tenant without
  * subscriptions.
  */
+import { env } from "cloudflare:test";
 import { setupServer } from "msw/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forgetCachedPlacements } from "../../src/shards/directory";
@@ -269,5 +270,38 @@ describe("D1 rows per change", () => {
     // move's fence, like every insert) and the read of the subscriptions (one row each).
     expect(withSubs.create.queries - without.create.queries).toBe(2);
     expect(withSubs.create.read - without.create.read).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("changes committed more than 60 seconds after a subscription was created", () => {
+  it("an isolate that cached the placement before the subscription learns of it when its entry expires", async () => {
+    const tenant = newTenant();
+    const admin = await callers(tenant).admin();
+    const r = receiver(server);
+    const sub = await subscribe(admin, r.url, ["communication.created"]);
+    const shard = await tenantShard(tenant);
+    const events = async () =>
+      (
+        await shard
+          .prepare("SELECT count(*) AS n FROM subscription_events WHERE tenant_id = ?")
+          .bind(tenant)
+          .first<{ n: number }>()
+      )?.n;
+    // Another isolate's entry, cached before the subscription was created (the route only
+    // refreshes its own isolate's): simulated by filling this cache while the directory said 0.
+    await env.DIRECTORY.prepare("UPDATE tenants SET subscriptions = 0 WHERE tenant_id = ?").bind(tenant).run();
+    forgetCachedPlacements();
+    await placeTenant(tenant); // cached: 0
+    await env.DIRECTORY.prepare("UPDATE tenants SET subscriptions = 1 WHERE tenant_id = ?").bind(tenant).run();
+    const before = (await events()) ?? 0;
+    await create(admin);
+    expect(await events()).toBe(before); // within the TTL: not recorded
+    forgetCachedPlacements(); // the TTL (60 s) has passed
+    await create(admin);
+    expect(await events()).toBe(before + 1);
+    await until(() => expect(r.got.length).toBeGreaterThanOrEqual(1));
+    expect(r.got.at(-1)?.json.type).toBe("communication.created");
+    const log = (await call(`/subscriptions/${sub.id}/deliveries`, { token: admin })).json.deliveries;
+    expect(log.length).toBeGreaterThanOrEqual(1);
   });
 });
