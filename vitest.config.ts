@@ -25,6 +25,8 @@ export default defineConfig(async () => {
             PROVIDER_SECRETS_KEY: TEST_PROVIDER_SECRETS_KEY,
             // Events out: retries after 1 s instead of 5 s, 5 min, ... (3 retries, 4 attempts).
             OUTBOUND_RETRY_SCHEDULE: "1,1,1",
+            // As in production, whatever a local .dev.vars says (`npm run dev` sets it to "true").
+            OUTBOUND_ALLOW_LOOPBACK: "",
           },
         },
       }),

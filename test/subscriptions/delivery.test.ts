@@ -7,7 +7,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { delay } from "msw";
 import { setupServer } from "msw/node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { EVENT_ID } from "../../src/events/event";
 import worker from "../../src/index";
 import type { EventQueueMessage } from "../../src/subscriptions/messages";
@@ -124,6 +124,29 @@ describe("a subscription receives the tenant's events, signed", () => {
     });
     expect(ra.got.every((g) => g.json.data.communication.tenant_id === a)).toBe(true);
     expect(rb.got.every((g) => g.json.data.communication.tenant_id === b)).toBe(true);
+  });
+});
+
+describe("secrets", () => {
+  it("are never logged: not by the routes, the sink, the consumer or a failed attempt", async () => {
+    const spies = (["log", "info", "warn", "error"] as const).map((m) => vi.spyOn(console, m));
+    try {
+      const admin = await callers(newTenant()).admin();
+      const r = receiver(server, (n) => (n === 1 ? status(500, "nope") : ok()));
+      const sub = await subscribe(admin, r.url);
+      const rotated = (await call(`/subscriptions/${sub.id}/secret`, { method: "POST", token: admin })).json
+        .subscription;
+      await create(admin);
+      await until(() => expect(r.got.length).toBeGreaterThanOrEqual(2));
+      const logged = spies.flatMap((s) => s.mock.calls.map((c) => c.map(String).join(" "))).join("\n");
+      expect(logged.length).toBeGreaterThan(0);
+      for (const secret of [sub.secret, rotated.secret]) {
+        expect(logged).not.toContain(secret);
+        expect(logged).not.toContain(secret.slice("whsec_".length));
+      }
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
   });
 });
 
