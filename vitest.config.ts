@@ -47,6 +47,10 @@ export default defineConfig(async () => {
             // Small pages, so that the tests' tenant moves span several of them.
             MOVE_BATCH_ROWS: "4",
             PROVIDER_SECRETS_KEY: TEST_PROVIDER_SECRETS_KEY,
+            // Events out: retries after 1 s instead of 5 s, 5 min, ... (3 retries, 4 attempts).
+            OUTBOUND_RETRY_SCHEDULE: "1,1,1",
+            // As in production, whatever a local .dev.vars says (`npm run dev` sets it to "true").
+            OUTBOUND_ALLOW_LOOPBACK: "",
           },
         },
       }),

@@ -2,7 +2,8 @@
 /**
  * `npm run dev`: the whole local setup in one command.
  *  1. local secrets in .dev.vars (JWT_SECRET, PROVIDER_SECRETS_KEY; created
- *     on first run, never deployed);
+ *     on first run, never deployed), and OUTBOUND_ALLOW_LOOPBACK=true so that
+ *     event subscriptions may call receivers on 127.0.0.1;
  *  2. the migrations applied to every local D1 database (.wrangler/state, or
  *     --persist-to DIR), one line per database;
  *  3. ready-to-use tokens for the demo tenant, printed as `export` lines;
@@ -32,6 +33,7 @@ import {
   DEMO_CUSTOMER,
   DEMO_TENANT,
   DEV_SERVER_FILE,
+  localOutboundLoopback,
   localProviderKey,
   localSecret,
   mintToken,
@@ -96,6 +98,7 @@ const persist = options["persist-to"];
 
 const secret = localSecret();
 localProviderKey();
+localOutboundLoopback();
 // Secrets given in the environment win over .dev.vars for the tokens (lib/local.mjs); the server must use them too.
 const secretVars = ["JWT_SECRET", "PROVIDER_SECRETS_KEY"].flatMap((name) =>
   process.env[name] ? ["--var", `${name}:${process.env[name]}`] : [],

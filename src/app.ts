@@ -27,6 +27,7 @@ import { validationHook } from "./lib/validation";
 import { requestContext, requestHygiene } from "./middleware/context";
 import { OPENAPI_CONFIG, registerDocumentComponents } from "./openapi/document";
 import { providersRouter, WEBHOOKS_PATH } from "./providers/routes";
+import { subscriptionsRouter } from "./subscriptions";
 import { MAX_WEBHOOK_BODY_BYTES, webhooksRouter } from "./webhooks/routes";
 
 /** Largest accepted request body. Content plus details of an email fit well within it. */
@@ -87,9 +88,11 @@ export function createApp() {
   );
 
   // Chained so that the returned app's type carries every route (for `hc<App>`).
-  // Providers before communications: GET /providers would otherwise match GET /{id}.
+  // Providers and subscriptions before communications: GET /providers and
+  // GET /subscriptions would otherwise match GET /{id}.
   const routed = app
     .route("/", providersRouter)
+    .route("/", subscriptionsRouter)
     .route("/", webhooksRouter)
     .route("/", communicationsRouter)
     .route("/", archiveRouter)

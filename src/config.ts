@@ -19,6 +19,21 @@ const wholeNumber = (v: string | undefined) => {
   return v !== undefined && Number.isInteger(n) && n >= 1 ? n : undefined;
 };
 
+/**
+ * Seconds before each retry of a failed delivery (../shared/spec/events.md,
+ * Delivery): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; eight attempts in all.
+ */
+export const DEFAULT_RETRY_SCHEDULE: readonly number[] = [5, 300, 1800, 7200, 18000, 36000, 36000];
+
+/** "1,2,3" -> [1, 2, 3]; anything but whole numbers >= 0 (or nothing) is the default schedule. */
+function retrySchedule(v: string | undefined): readonly number[] {
+  if (!v) return DEFAULT_RETRY_SCHEDULE;
+  const parts = v.split(",").map((p) => p.trim());
+  const numbers = parts.map(Number);
+  const valid = parts.every((p) => /^\d+$/.test(p)) && numbers.length <= 50;
+  return valid ? numbers : DEFAULT_RETRY_SCHEDULE;
+}
+
 /** A var that may be absent or blank: blank means "not set". */
 const optionalText = z
   .string()
@@ -65,6 +80,10 @@ const ConfigSchema = z.object({
           .filter(Boolean),
       ),
   ),
+  /** "true" lets subscriptions use http and https on 127.0.0.1, [::1] and localhost (local development and tests only). */
+  OUTBOUND_ALLOW_LOOPBACK: optionalText.transform((v) => v === "true"),
+  /** Seconds between delivery attempts, comma-separated; empty or malformed: the contract's schedule. */
+  OUTBOUND_RETRY_SCHEDULE: optionalText.transform((v) => retrySchedule(v)),
   USER_RATE_LIMIT: rateLimit(300),
   TENANT_RATE_LIMIT: rateLimit(1000),
   CUSTOMER_RATE_LIMIT: rateLimit(1000),
@@ -85,6 +104,13 @@ export interface Config {
   /** Requests per 10 s: per user, per tenant for staff, per tenant for all its customers. */
   rateLimits: { user: number; tenant: number; customers: number };
   providerSecretsKey?: string;
+  /** Events out (src/subscriptions). */
+  outbound: {
+    /** OUTBOUND_ALLOW_LOOPBACK: loopback receivers over http or https allowed (never in production). */
+    allowLoopback: boolean;
+    /** OUTBOUND_RETRY_SCHEDULE: seconds before retry n (n = 1..length); its length is the number of retries. */
+    retrySchedule: readonly number[];
+  };
 }
 
 const parse = (env: Env): Config => {
@@ -96,6 +122,7 @@ const parse = (env: Env): Config => {
     moveBatchRows: v.MOVE_BATCH_ROWS,
     rateLimits: { user: v.USER_RATE_LIMIT, tenant: v.TENANT_RATE_LIMIT, customers: v.CUSTOMER_RATE_LIMIT },
     providerSecretsKey: v.PROVIDER_SECRETS_KEY,
+    outbound: { allowLoopback: v.OUTBOUND_ALLOW_LOOPBACK, retrySchedule: v.OUTBOUND_RETRY_SCHEDULE },
   };
 };
 

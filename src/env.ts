@@ -15,7 +15,7 @@ export interface Variables {
   /** The caller's x-d1-bookmark, when well formed (`<shard>:<bookmark>` or a bare one). */
   bookmark: string | undefined;
   /** The tenant's shard and the request's D1 session on it; set by tenantDb() (src/shards/tenant-db.ts). */
-  shard: { tenantId: string; name: string; frozen: boolean; db: Database } | undefined;
+  shard: { tenantId: string; name: string; frozen: boolean; subscriptions: number; db: Database } | undefined;
   /** Whether the directory entry came from the isolate's cache. */
   directoryCached: boolean | undefined;
   /** The authenticated caller: absent until the auth middleware ran (see AuthedEnv). */

@@ -2,8 +2,10 @@
  * Worker entry: HTTP requests go to the Hono app; the cron purges expired
  * idempotency keys on every shard and runs the retention archive; TenantMove
  * is the Workflow class of tenant moves (wrangler.toml `workflows`).
- * The queue consumer applies provider webhook events; the cron also sweeps
- * status events kept for communications not created yet, on every shard.
+ * The queue consumers apply provider webhook events and deliver events to
+ * subscriptions (by the batch's queue name); the cron also sweeps status
+ * events kept for communications not created yet, sends the events the
+ * deliveries queue did not take and purges week-old ones, on every shard.
  */
 import { app } from "./app";
 import { archiveExpired } from "./archive/retention";
@@ -11,6 +13,9 @@ import { purgeExpiredKeys } from "./communications/idempotency";
 import { createDb, d1Fields, newDbStats } from "./db/client";
 import { log } from "./lib/logger";
 import { shardBinding, shardNames } from "./shards/config";
+import { consumeEventDeliveries } from "./subscriptions/delivery";
+import { runEventJobs } from "./subscriptions/jobs";
+import { EVENT_DELIVERIES_QUEUE, type EventQueueMessage } from "./subscriptions/messages";
 
 import { consumeWebhookEvents } from "./webhooks/consumer";
 import type { WebhookMessage } from "./webhooks/events";
@@ -34,14 +39,26 @@ async function sweepAllShards(env: Env) {
   }
 }
 
+/** Events out: send what the queue did not take, purge what is older than 7 days (src/subscriptions/jobs.ts). */
+async function eventJobsAllShards(env: Env) {
+  for (const shard of shardNames(env)) {
+    await runEventJobs(env, shard, shardBinding(env, shard), newDbStats());
+  }
+}
+
 export default {
   fetch: app.fetch,
   async scheduled(_controller, env, ctx) {
-    const work = Promise.all([purgeAllShards(env), archiveExpired(env), sweepAllShards(env)]);
+    const work = Promise.all([purgeAllShards(env), archiveExpired(env), sweepAllShards(env), eventJobsAllShards(env)]);
     ctx.waitUntil(work);
     await work;
   },
   async queue(batch, env, ctx) {
-    await consumeWebhookEvents(batch as MessageBatch<WebhookMessage>, env, (p) => ctx.waitUntil(p));
+    const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
+    if (batch.queue === EVENT_DELIVERIES_QUEUE) {
+      await consumeEventDeliveries(batch as MessageBatch<EventQueueMessage>, env, waitUntil);
+      return;
+    }
+    await consumeWebhookEvents(batch as MessageBatch<WebhookMessage>, env, waitUntil);
   },
 } satisfies ExportedHandler<Env>;

@@ -37,6 +37,9 @@ export const localSecret = () => devVar("JWT_SECRET", () => randomBytes(32).toSt
 /** The local key that encrypts provider secrets at rest (base64 of 32 bytes). */
 export const localProviderKey = () => devVar("PROVIDER_SECRETS_KEY", () => randomBytes(32).toString("base64"));
 
+/** Local development may subscribe receivers on 127.0.0.1, [::1] and localhost (never set in production). */
+export const localOutboundLoopback = () => devVar("OUTBOUND_ALLOW_LOOPBACK", () => "true");
+
 export const ROLES = {
   admin: { role: "tenant_admin", permissions: ["manage:operations:tenant"] },
   viewer: { role: "dispatcher", permissions: ["view:tenant"] },

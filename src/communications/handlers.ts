@@ -9,6 +9,7 @@ import { publish } from "../events/publish";
 import { type MessageKey, translate } from "../i18n/messages";
 import { ApiError, badRequest, notFound, unavailable } from "../lib/errors";
 import { type Access, tenantDb } from "../shards/tenant-db";
+import { outboxFor } from "../subscriptions/outbox";
 import { queuePendingEvents } from "../webhooks/pending";
 import { manageScope, readScope } from "./access";
 import { decodeCursor, encodeCursor } from "./cursor";
@@ -19,9 +20,15 @@ import { CommunicationStore, type Scope, toCommunication } from "./store";
 
 const message = (c: Context<AuthedEnv>, key: MessageKey) => translate(c.var.lang, key);
 
-/** The store for this caller's scope, on the tenant's shard. */
-const storeFor = async (c: Context<AuthedEnv>, scope: Scope, access: Access) =>
-  new CommunicationStore(await tenantDb(c, scope.tenantId, access), scope);
+/**
+ * The store for this caller's scope, on the tenant's shard. A tenant with
+ * subscriptions (the directory entry says so) gets the outbox: each change's
+ * event is committed with it (src/subscriptions/outbox.ts).
+ */
+const storeFor = async (c: Context<AuthedEnv>, scope: Scope, access: Access) => {
+  const db = await tenantDb(c, scope.tenantId, access);
+  return new CommunicationStore(db, scope, outboxFor(c.var.shard?.subscriptions ?? 0));
+};
 
 /** Provider clocks drift; an event more than this far in the future is refused. */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;

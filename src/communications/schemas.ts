@@ -44,7 +44,7 @@ const optionalParam = <T extends z.ZodType>(schema: T) =>
  * "not given", as in the seed's own example URLs.
  * @see https://spec.openapis.org/oas/v3.1.0#fixed-fields-9 (allowEmptyValue)
  */
-const optionalQuery = <T extends z.ZodType>(schema: T) =>
+export const optionalQuery = <T extends z.ZodType>(schema: T) =>
   optionalParam(schema).openapi({ param: { allowEmptyValue: true } });
 
 /** A UUID, kept in lower case (src/lib/uuid.ts says why). The format fixes the length; stated for clients and linters. */
@@ -52,12 +52,12 @@ export const uuid = () => z.uuid().overwrite(lowerCaseUuid).openapi({ maxLength:
 const UUID_LENGTH = 36;
 /** Longest date-time accepted: 2026-11-28T14:02:55.123456789+05:30 is 35 characters. */
 const MAX_DATE_TIME = 40;
-const isoDateTime = () => z.iso.datetime({ offset: true }).max(MAX_DATE_TIME);
+export const isoDateTime = () => z.iso.datetime({ offset: true }).max(MAX_DATE_TIME);
 /**
  * A whole number written in decimal digits. `z.coerce.number()` would also
  * take "0x10", "1e1" or " 5 " (JavaScript's Number()); a page size is digits.
  */
-const decimalInt = (min: number, max: number) =>
+export const decimalInt = (min: number, max: number) =>
   z
     .preprocess(
       (v) => (typeof v === "string" && /^\d{1,10}$/.test(v) ? Number(v) : v),

@@ -50,6 +50,7 @@ import {
   UNATTRIBUTED_CUSTOMER,
 } from "../db/schema";
 import { type ChangeEvent, createdEvent, statusChangedEvent } from "../events/event";
+import type { EventRecorder } from "../events/recorder";
 import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/uuid";
 import { listIndex } from "./access-path";
 import { claimKey, type IdempotencyKey, isKeyConflict, readKey } from "./idempotency";
@@ -282,9 +283,15 @@ export class CommunicationStore {
    */
   readonly committed: ChangeEvent[] = [];
 
+  /**
+   * `recorder`: statements that commit each change's event in the change's
+   * own batch (src/events/recorder.ts; the subscriptions' outbox, given for
+   * a tenant that has subscriptions). Without it nothing more is written.
+   */
   constructor(
     private readonly db: Database,
     readonly scope: Scope,
+    private readonly recorder?: EventRecorder,
   ) {}
 
   /** The rows this caller may see. Every communications query starts here. */
@@ -473,18 +480,23 @@ export class CommunicationStore {
     // arrived before this create are looked for (the caller queues them).
     const adopt = Boolean(row.address && row.customer_id !== UNATTRIBUTED_CUSTOMER);
     const lookup = Boolean(row.provider && row.provider_message_id);
+    const event = createdEvent(communication);
+    const recorded = this.recorder?.statements(this.db, event, false) ?? [];
     const statements = [
       ...(idempotency ? claimKey(this.db, this.scope.tenantId, idempotency, communication, now) : []),
       insertCommunication(this.db, row),
       ...(adopt ? [adoptUnattributed(this.db, row)] : []),
       ...(lookup ? [findPendingEvents(this.db, row)] : []),
+      ...recorded,
     ];
     try {
       const client = this.db.$client;
       const results = statements.length === 1 ? [await statements[0]?.run()] : await client.batch(statements);
-      // The lookup is the batch's last statement.
-      const pending = lookup && Boolean(results.at(-1)?.results.length);
-      this.committed.push(createdEvent(communication));
+      const own = results.slice(0, results.length - recorded.length);
+      // The lookup is the last of the create's own statements.
+      const pending = lookup && Boolean(own.at(-1)?.results.length);
+      if (recorded.length) this.recorder?.committed(event, results.slice(own.length) as D1Result[]);
+      this.committed.push(event);
       return { outcome: "created", communication, hasPendingEvents: pending };
     } catch (err) {
       // With a key, the replay rules come first: a live key fails the batch before the insert.
@@ -518,34 +530,56 @@ export class CommunicationStore {
         return { communication: toCommunication(current), changed: false };
 
       const now = iso(Date.now());
-      const [updated] = await this.db.batch([
-        this.db
-          .update(communications)
-          .set({ status: update.status, status_event_at: occurredAt, updated_at: now })
-          .where(
-            this.visible(
-              eq(communications.id, id),
-              eq(communications.status, current.status),
-              current.status_event_at === null
-                ? isNull(communications.status_event_at)
-                : eq(communications.status_event_at, current.status_event_at),
-            ),
-          )
-          .returning(),
+      // The row as the guarded UPDATE leaves it (the guard includes
+      // updated_at, so no other column can have changed since the read): its
+      // event is minted before the batch, for the recorder to commit with it.
+      const after: CommunicationRow = {
+        ...current,
+        status: update.status,
+        status_event_at: occurredAt,
+        updated_at: now,
+      };
+      const event = statusChangedEvent(toCommunication(after), current.status);
+      const recorded = this.recorder?.statements(this.db, event, true) ?? [];
+      const statement = (q: { toSQL(): Query }) => {
+        const { sql: text, params } = q.toSQL();
+        return this.db.$client.prepare(text).bind(...params);
+      };
+      const results = await this.db.$client.batch<Record<string, unknown>>([
+        statement(
+          this.db
+            .update(communications)
+            .set({ status: update.status, status_event_at: occurredAt, updated_at: now })
+            .where(
+              this.visible(
+                eq(communications.id, id),
+                eq(communications.status, current.status),
+                current.status_event_at === null
+                  ? isNull(communications.status_event_at)
+                  : eq(communications.status_event_at, current.status_event_at),
+                eq(communications.updated_at, current.updated_at),
+              ),
+            )
+            .returning(),
+        ),
         // changes() is the row count of the UPDATE just above (same batch,
-        // same connection; trigger writes are not counted). Built with
-        // insert().select(): a raw `db.run(sql)` with parameters breaks
-        // Drizzle's D1 batch (drizzle-orm#2277). The SELECT's columns follow
-        // the table's column order, as insert().select() requires.
-        this.db.insert(communicationEvents).select(sql`
+        // same connection; trigger writes are not counted), then of this
+        // insert for the recorder's statements. Built with insert().select();
+        // the SELECT's columns follow the table's column order, as
+        // insert().select() requires.
+        statement(
+          this.db.insert(communicationEvents).select(sql`
           SELECT ${this.scope.tenantId}, ${id}, ${uuidv7()}, ${current.status}, ${update.status},
                  ${occurredAt}, ${now}, ${JSON.stringify(update.details ?? {})}
           WHERE changes() = 1`),
+        ),
+        ...recorded,
       ]);
-      const row = updated[0];
-      if (row) {
-        const communication = toCommunication(row);
-        this.committed.push(statusChangedEvent(communication, current.status));
+      const raw = results[0]?.results[0];
+      if (raw) {
+        const communication = toCommunication(decodeRow(raw));
+        if (recorded.length) this.recorder?.committed(event, results.slice(2) as D1Result[]);
+        this.committed.push(event);
         return { communication, changed: true };
       }
       // Another event changed the row between our read and write: decide again.

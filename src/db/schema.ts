@@ -113,6 +113,8 @@ export const tenantFences = sqliteTable(
     tenant_id: text("tenant_id").notNull(),
     move_id: text("move_id").notNull(),
     created_at: text("created_at").notNull(),
+    /** Set by the move before it deletes the source's rows: deletes pass the fence, nothing else does (0006). */
+    draining: integer("draining", { mode: "boolean" }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenant_id] })],
 );
@@ -141,6 +143,73 @@ export const pendingProviderEvents = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.tenant_id, t.provider, t.provider_message_id, t.event_key] })],
 );
+
+// Events out (issue 18): migrations/0006_subscriptions.sql.
+export const SUBSCRIPTION_STATUSES = ["active", "paused", "disabled"] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
+export const DELIVERY_STATUSES = ["pending", "succeeded", "failed"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export const subscriptions = sqliteTable(
+  "subscriptions",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    id: text("id").notNull(),
+    url: text("url").notNull(),
+    events: text("events", { mode: "json" }).$type<string[]>().notNull(),
+    description: text("description"),
+    status: text("status", { enum: SUBSCRIPTION_STATUSES }).notNull(),
+    /** Sealed (src/providers/secrets.ts); never returned after the create or rotation that made it. */
+    secret: text("secret").notNull(),
+    previous_secret: text("previous_secret"),
+    previous_secret_expires_at: text("previous_secret_expires_at"),
+    service_host: text("service_host").notNull(),
+    failing_since: text("failing_since"),
+    created_at: text("created_at").notNull(),
+    updated_at: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.id] })],
+);
+
+export const subscriptionEvents = sqliteTable(
+  "subscription_events",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    id: text("id").notNull(),
+    type: text("type").notNull(),
+    communication_id: text("communication_id").notNull(),
+    customer_id: text("customer_id").notNull(),
+    payload: text("payload").notNull(),
+    created_at: text("created_at").notNull(),
+    dispatched_at: text("dispatched_at"),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.id] })],
+);
+
+export const subscriptionDeliveries = sqliteTable(
+  "subscription_deliveries",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    subscription_id: text("subscription_id").notNull(),
+    event_id: text("event_id").notNull(),
+    type: text("type").notNull(),
+    status: text("status", { enum: DELIVERY_STATUSES }).notNull(),
+    generation: integer("generation").notNull(),
+    attempts: integer("attempts").notNull(),
+    last_status_code: integer("last_status_code"),
+    last_error: text("last_error"),
+    last_response: text("last_response"),
+    last_attempt_at: text("last_attempt_at"),
+    next_attempt_at: text("next_attempt_at"),
+    last_failure_at: text("last_failure_at"),
+    succeeded_at: text("succeeded_at"),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.subscription_id, t.event_id] })],
+);
+
+export type SubscriptionRow = typeof subscriptions.$inferSelect;
+export type SubscriptionEventRow = typeof subscriptionEvents.$inferSelect;
+export type DeliveryRow = typeof subscriptionDeliveries.$inferSelect;
 
 export type CommunicationRow = typeof communications.$inferSelect;
 export type EventRow = typeof communicationEvents.$inferSelect;

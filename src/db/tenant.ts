@@ -16,8 +16,21 @@ export async function tenantDatabase(
   stats: DbStats = newDbStats(),
   access: "read" | "write" = "write",
 ) {
+  return (await tenantSession(env, tenantId, stats, access)).db;
+}
+
+/** The database and the tenant's subscription count (whether its changes go to the outbox, src/subscriptions). */
+export async function tenantSession(
+  env: Env,
+  tenantId: string,
+  stats: DbStats = newDbStats(),
+  access: "read" | "write" = "write",
+) {
   const placement = await resolvePlacement(env, tenantId, stats);
   if (access === "write" && placement.frozen) throw new Error(`tenant ${tenantId} is being moved; retry later`);
   // Webhook work reads what it is about to write: start at the primary.
-  return createDb(shardBinding(env, placement.shard), "first-primary", stats);
+  return {
+    db: createDb(shardBinding(env, placement.shard), "first-primary", stats),
+    subscriptions: placement.subscriptions,
+  };
 }

@@ -10,7 +10,7 @@
  */
 import type { Communication } from "../communications/schemas";
 import type { Status } from "../db/schema";
-import { uuidv7 } from "../lib/uuid";
+import { uuidv7, uuidv7Floor } from "../lib/uuid";
 
 export const EVENT_TYPES = ["communication.created", "communication.status_changed"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -34,6 +34,9 @@ export const EVENT_ID_PREFIX = "evt_";
 export const EVENT_ID = /^evt_[0-9a-f]{32}$/;
 
 export const newEventId = (ms = Date.now()) => `${EVENT_ID_PREFIX}${uuidv7(ms).replaceAll("-", "")}`;
+
+/** The smallest event id of millisecond `ms`: every event minted at or after `ms` sorts at or after it. */
+export const eventIdFloor = (ms: number) => `${EVENT_ID_PREFIX}${uuidv7Floor(ms).replaceAll("-", "")}`;
 
 export const createdEvent = (communication: Communication): ChangeEvent => ({
   id: newEventId(),

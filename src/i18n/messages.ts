@@ -69,6 +69,27 @@ const en = {
     "{field} must be the SendGrid Event Webhook's verification key (Mail Settings, Event Webhook, Signature Verification): a base64 ECDSA P-256 public key",
   field_provider_secret:
     "{field} must be the endpoint's signing secret: whsec_ followed by the base64 of at least 16 random bytes (24 or more recommended)",
+  // Events out (issue 18)
+  subscription_created: "Subscription created successfully; store its secret now, it is not shown again",
+  subscriptions_ok: "Subscriptions retrieved successfully",
+  subscription_ok: "Subscription retrieved successfully",
+  subscription_updated: "Subscription updated successfully",
+  subscription_deleted: "Subscription deleted successfully",
+  subscription_secret_rotated: "Subscription secret rotated; the previous secret keeps signing for 24 hours",
+  deliveries_ok: "Deliveries retrieved successfully",
+  replay_accepted: "Replay accepted: the events will be sent again",
+  subscription_not_found: "Subscription not found",
+  subscription_limit: "A tenant may have at most 20 subscriptions",
+  subscription_not_active: "The subscription is not active; set it to active before replaying",
+  subscriptions_not_configured: "Subscriptions are not configured on this server",
+  field_url_invalid: "{field} is not a valid URL of at most 2048 characters",
+  field_url_scheme: "{field} must be an https URL",
+  field_url_credentials: "{field} must not contain a user name or password",
+  field_url_private: "{field} must not point to a loopback, private, link-local or other non-public address",
+  field_url_own_host: "{field} must not point to this service",
+  field_replay_too_old: "{field} must be within the last {days} days",
+  field_until_before_since: "{field} must be later than since",
+  field_nothing_to_update: "{field} must contain at least one of: {values}",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -135,6 +156,27 @@ const ar: Catalogue = {
     "يجب أن يكون الحقل {field} مفتاح التحقق لـ Event Webhook في SendGrid (Mail Settings، Event Webhook، Signature Verification): مفتاح عام ECDSA P-256 بترميز base64",
   field_provider_secret:
     "يجب أن يكون الحقل {field} سر التوقيع لنقطة الاستقبال: whsec_ متبوعًا بترميز base64 لـ 16 بايتًا عشوائيًا على الأقل (يُنصح بـ 24 أو أكثر)",
+  // Events out (issue 18)
+  subscription_created: "تم إنشاء الاشتراك بنجاح؛ احفظ السر الآن، فلن يُعرض مرة أخرى",
+  subscriptions_ok: "تم جلب الاشتراكات بنجاح",
+  subscription_ok: "تم جلب الاشتراك بنجاح",
+  subscription_updated: "تم تحديث الاشتراك بنجاح",
+  subscription_deleted: "تم حذف الاشتراك بنجاح",
+  subscription_secret_rotated: "تم تغيير سر الاشتراك؛ يبقى السر السابق صالحًا للتوقيع لمدة 24 ساعة",
+  deliveries_ok: "تم جلب عمليات التسليم بنجاح",
+  replay_accepted: "تم قبول إعادة الإرسال: سيتم إرسال الأحداث مرة أخرى",
+  subscription_not_found: "الاشتراك غير موجود",
+  subscription_limit: "لا يمكن أن يكون للمستأجر أكثر من 20 اشتراكًا",
+  subscription_not_active: "الاشتراك غير نشط؛ فعّله قبل إعادة الإرسال",
+  subscriptions_not_configured: "الاشتراكات غير مهيأة على هذا الخادم",
+  field_url_invalid: "الحقل {field} ليس عنوان URL صالحًا لا يتجاوز 2048 حرفًا",
+  field_url_scheme: "يجب أن يكون الحقل {field} عنوان URL يبدأ بـ https",
+  field_url_credentials: "يجب ألا يحتوي الحقل {field} على اسم مستخدم أو كلمة مرور",
+  field_url_private: "يجب ألا يشير الحقل {field} إلى عنوان محلي أو خاص أو غير عام",
+  field_url_own_host: "يجب ألا يشير الحقل {field} إلى هذه الخدمة نفسها",
+  field_replay_too_old: "يجب أن يكون الحقل {field} ضمن آخر {days} أيام",
+  field_until_before_since: "يجب أن يكون الحقل {field} بعد since",
+  field_nothing_to_update: "يجب أن يحتوي الحقل {field} على واحد على الأقل من: {values}",
 };
 
 const ku: Catalogue = {
@@ -198,6 +240,27 @@ const ku: Catalogue = {
     "خانەی {field} دەبێت کلیلی پشتڕاستکردنەوەی Event Webhookی SendGrid بێت (Mail Settings، Event Webhook، Signature Verification): کلیلێکی گشتی ECDSA P-256 بە base64",
   field_provider_secret:
     "خانەی {field} دەبێت نهێنیی واژۆکردنی خاڵی وەرگرتن بێت: whsec_ و لە دوایدا base64ی لانیکەم 16 بایتی هەڕەمەکی (24 یان زیاتر باشترە)",
+  // Events out (issue 18)
+  subscription_created: "بەشداریکردن بە سەرکەوتوویی دروستکرا؛ نهێنییەکە ئێستا هەڵبگرە، جارێکی تر پیشان نادرێتەوە",
+  subscriptions_ok: "بەشداریکردنەکان بە سەرکەوتوویی وەرگیران",
+  subscription_ok: "بەشداریکردن بە سەرکەوتوویی وەرگیرا",
+  subscription_updated: "بەشداریکردن بە سەرکەوتوویی نوێکرایەوە",
+  subscription_deleted: "بەشداریکردن بە سەرکەوتوویی سڕایەوە",
+  subscription_secret_rotated: "نهێنیی بەشداریکردن گۆڕدرا؛ نهێنیی پێشوو بۆ ماوەی 24 کاتژمێر واژۆ دەکات",
+  deliveries_ok: "گەیاندنەکان بە سەرکەوتوویی وەرگیران",
+  replay_accepted: "دووبارە ناردن پەسەندکرا: ڕووداوەکان دووبارە دەنێردرێنەوە",
+  subscription_not_found: "بەشداریکردن نەدۆزرایەوە",
+  subscription_limit: "کرێچی ناتوانێت زیاتر لە 20 بەشداریکردنی هەبێت",
+  subscription_not_active: "بەشداریکردنەکە چالاک نییە؛ پێش دووبارە ناردن چالاکی بکە",
+  subscriptions_not_configured: "بەشداریکردنەکان لەسەر ئەم ڕاژەکارە ڕێکنەخراون",
+  field_url_invalid: "{field} URLێکی دروست نییە کە لە 2048 پیت زیاتر نەبێت",
+  field_url_scheme: "{field} دەبێت URLێکی https بێت",
+  field_url_credentials: "{field} نابێت ناوی بەکارهێنەر یان وشەی نهێنی تێدابێت",
+  field_url_private: "{field} نابێت ئاماژە بە ناونیشانێکی ناوخۆیی، تایبەت یان ناگشتی بکات",
+  field_url_own_host: "{field} نابێت ئاماژە بەم خزمەتگوزارییە بکات",
+  field_replay_too_old: "{field} دەبێت لە ماوەی {days} ڕۆژی ڕابردوودا بێت",
+  field_until_before_since: "{field} دەبێت دوای since بێت",
+  field_nothing_to_update: "{field} دەبێت لانیکەم یەکێک لەمانەی تێدابێت: {values}",
 };
 
 const fa: Catalogue = {
@@ -261,6 +324,27 @@ const fa: Catalogue = {
     "فیلد {field} باید کلید تأیید Event Webhook در SendGrid باشد (Mail Settings، Event Webhook، Signature Verification): یک کلید عمومی ECDSA P-256 با base64",
   field_provider_secret:
     "فیلد {field} باید راز امضای نقطهٔ دریافت باشد: whsec_ و پس از آن base64 دست‌کم ۱۶ بایت تصادفی (۲۴ یا بیشتر توصیه می‌شود)",
+  // Events out (issue 18)
+  subscription_created: "اشتراک با موفقیت ایجاد شد؛ رمز آن را همین حالا نگه دارید، دوباره نمایش داده نمی‌شود",
+  subscriptions_ok: "اشتراک‌ها با موفقیت دریافت شدند",
+  subscription_ok: "اشتراک با موفقیت دریافت شد",
+  subscription_updated: "اشتراک با موفقیت به‌روزرسانی شد",
+  subscription_deleted: "اشتراک با موفقیت حذف شد",
+  subscription_secret_rotated: "رمز اشتراک تعویض شد؛ رمز قبلی تا 24 ساعت همچنان امضا می‌کند",
+  deliveries_ok: "تحویل‌ها با موفقیت دریافت شدند",
+  replay_accepted: "ارسال دوباره پذیرفته شد: رویدادها دوباره ارسال می‌شوند",
+  subscription_not_found: "اشتراک یافت نشد",
+  subscription_limit: "هر مستأجر حداکثر 20 اشتراک می‌تواند داشته باشد",
+  subscription_not_active: "اشتراک فعال نیست؛ پیش از ارسال دوباره آن را فعال کنید",
+  subscriptions_not_configured: "اشتراک‌ها روی این سرور پیکربندی نشده‌اند",
+  field_url_invalid: "فیلد {field} یک URL معتبر با حداکثر 2048 نویسه نیست",
+  field_url_scheme: "فیلد {field} باید یک URL با https باشد",
+  field_url_credentials: "فیلد {field} نباید نام کاربری یا گذرواژه داشته باشد",
+  field_url_private: "فیلد {field} نباید به نشانی محلی، خصوصی یا غیرعمومی اشاره کند",
+  field_url_own_host: "فیلد {field} نباید به خود این سرویس اشاره کند",
+  field_replay_too_old: "فیلد {field} باید در {days} روز گذشته باشد",
+  field_until_before_since: "فیلد {field} باید پس از since باشد",
+  field_nothing_to_update: "فیلد {field} باید دست‌کم یکی از این موارد را داشته باشد: {values}",
 };
 
 export const LANGUAGES = ["en", "ar", "ku", "fa"] as const;

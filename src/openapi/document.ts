@@ -6,7 +6,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { LANGUAGES } from "../i18n/messages";
 import { BOOKMARK_PATTERN } from "../middleware/context";
-import { ADMIN_TAG, TAG, WEBHOOK_TAG } from "./route";
+import { ADMIN_TAG, SUBSCRIPTIONS_TAG, TAG, WEBHOOK_TAG } from "./route";
 
 /** The document's head; paths and schemas come from the routes. */
 export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] = {
@@ -35,6 +35,11 @@ export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] 
       name: WEBHOOK_TAG,
       description:
         "Provider connections (staff) and the webhook URLs Twilio, SendGrid and Standard Webhooks senders call: signed by the provider, no bearer token.",
+    },
+    {
+      name: SUBSCRIPTIONS_TAG,
+      description:
+        "Events out: signed (Standard Webhooks) POSTs of `communication.created` and `communication.status_changed` to the tenant's endpoints, retried for a day, with a delivery log and replay.",
     },
   ],
 };

@@ -26,6 +26,7 @@ const adminSecurity = [{ adminBearerAuth: [] }];
 export const TAG = "Customer Communications";
 export const ADMIN_TAG = "Administration";
 export const WEBHOOK_TAG = "Provider Webhooks";
+export const SUBSCRIPTIONS_TAG = "Event Subscriptions";
 
 type OperationConfig = Omit<RouteConfig, "tags" | "security" | "parameters" | "middleware">;
 

@@ -11,7 +11,7 @@
  * Placement: a tenant seen for the first time (any request) goes to the
  * configured shard with the fewest tenants, ties to the lowest number.
  */
-import { eq, inArray } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { createDb, type DbStats } from "../db/client";
 import { type ShardName, shardNames } from "./config";
 import { shardLoad, tenants } from "./schema";
@@ -24,6 +24,13 @@ export interface Placement {
   shard: ShardName;
   /** In a move's final phase: reads go on, writes answer 503 + Retry-After. */
   frozen: boolean;
+  /**
+   * The tenant's subscriptions (events out, src/subscriptions): above 0, each
+   * change writes its event to the outbox in its own batch. Cached with the
+   * rest, so a new subscription gets every change committed more than one
+   * TTL after its creation.
+   */
+  subscriptions: number;
 }
 
 const cache = new Map<string, { placement: Placement; expires: number }>();
@@ -31,12 +38,17 @@ const cache = new Map<string, { placement: Placement; expires: number }>();
 /** Forget every cached entry: what a fresh isolate sees. Tests use it in place of waiting a minute. */
 export const forgetCachedPlacements = () => cache.clear();
 
+/** Forget one tenant's entry: this isolate's next request of it reads the directory. */
+export const forgetCachedPlacement = (tenantId: string) => cache.delete(tenantId);
+
+const placementColumns = { shard: tenants.shard, frozen: tenants.frozen, subscriptions: tenants.subscriptions };
+
 export const directoryDb = (env: Env, stats: DbStats) => createDb(env.DIRECTORY, "first-primary", stats);
 
 /** Reads the directory, bypassing the cache (moves and admin routes need the current state). */
 export async function readPlacement(env: Env, tenantId: string, stats: DbStats): Promise<Placement | undefined> {
   const [row] = await directoryDb(env, stats)
-    .select({ shard: tenants.shard, frozen: tenants.frozen })
+    .select(placementColumns)
     .from(tenants)
     .where(eq(tenants.tenant_id, tenantId))
     .limit(1);
@@ -61,9 +73,9 @@ async function place(env: Env, tenantId: string, stats: DbStats): Promise<Placem
   const [, [row]] = await db.batch([
     db
       .insert(tenants)
-      .values({ tenant_id: tenantId, shard, frozen: false, created_at: new Date().toISOString() })
+      .values({ tenant_id: tenantId, shard, frozen: false, created_at: new Date().toISOString(), subscriptions: 0 })
       .onConflictDoNothing(),
-    db.select({ shard: tenants.shard, frozen: tenants.frozen }).from(tenants).where(eq(tenants.tenant_id, tenantId)),
+    db.select(placementColumns).from(tenants).where(eq(tenants.tenant_id, tenantId)),
   ]);
   if (!row) throw new Error("directory insert returned no row");
   return row;
@@ -87,4 +99,28 @@ export async function resolvePlacement(
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(tenantId, { placement, expires: now + DIRECTORY_TTL_MS });
   return { ...placement, cached: false };
+}
+
+/**
+ * Records the tenant's subscription count (src/subscriptions/handlers.ts).
+ * `raise` only ever increases it: a create raises the count after its insert,
+ * a delete sets it after its delete and then raises it again to what the
+ * shard holds, so concurrent creates and deletes never leave 0 in the
+ * directory while the shard holds a subscription (0 would keep the tenant's
+ * changes out of the outbox). This isolate forgets its cached entry at once;
+ * others within DIRECTORY_TTL_MS.
+ */
+export async function recordSubscriptionCount(
+  env: Env,
+  tenantId: string,
+  count: number,
+  mode: "raise" | "set",
+  stats: DbStats,
+) {
+  await directoryDb(env, stats)
+    .update(tenants)
+    .set({ subscriptions: mode === "raise" ? sql`max(${tenants.subscriptions}, ${count})` : count })
+    .where(eq(tenants.tenant_id, tenantId))
+    .run();
+  forgetCachedPlacement(tenantId);
 }

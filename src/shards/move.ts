@@ -72,8 +72,17 @@ async function totalsOf(db: D1Database, table: TenantTable, tenantId: string) {
   return { value: JSON.stringify(result.results), rowsRead: result.meta.rows_read ?? 0 };
 }
 
+/**
+ * Lets the move's own deletes through the tenant's fence on `db` (a fence
+ * refuses deletes too, migrations/0006_subscriptions.sql); inserts and
+ * updates stay refused until the fence goes.
+ */
+const drain = (db: D1Database, tenantId: string) =>
+  db.prepare("UPDATE tenant_fences SET draining = 1 WHERE tenant_id = ?").bind(tenantId).run();
+
 /** Deletes every row of the tenant from a shard that does not serve it, its totals and any fence. */
 async function clearTenant(db: D1Database, tenantId: string, limit: number) {
+  await drain(db, tenantId);
   for (const table of TENANT_TABLES) {
     while ((await deletePage(db, table, tenantId, limit)).rows > 0) {}
   }
@@ -209,7 +218,10 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
       ]);
     });
     await step.sleep("let directory caches expire", SOURCE_GRACE_MS);
-    await step.do("cleaning", RETRY, () => record(env, moveId, "cleaning", progress));
+    await step.do("cleaning", RETRY, async () => {
+      await drain(source, tenantId);
+      await record(env, moveId, "cleaning", progress);
+    });
     for (const table of TENANT_TABLES) {
       let deleted = 0;
       do {

@@ -8,6 +8,8 @@ export const tenants = sqliteTable(
     shard: text("shard").notNull(),
     frozen: integer("frozen", { mode: "boolean" }).notNull(),
     created_at: text("created_at").notNull(),
+    /** Events out (issue 18): the tenant's subscriptions; above 0, its changes are written to the outbox. */
+    subscriptions: integer("subscriptions").notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenant_id] })],
 );

@@ -46,6 +46,12 @@ export async function tenantDb(c: Context<AuthedEnv>, tenantId: string, access: 
       : "first-primary"
     : sessionStart(c.req.method);
   const db = createDb(shardBinding(c.env, placement.shard), start, c.var.dbStats);
-  c.set("shard", { tenantId, name: placement.shard, frozen: placement.frozen, db });
+  c.set("shard", {
+    tenantId,
+    name: placement.shard,
+    frozen: placement.frozen,
+    subscriptions: placement.subscriptions,
+    db,
+  });
   return db;
 }

@@ -21,6 +21,10 @@ export const TENANT_TABLES: readonly TenantTable[] = [
   // Provider webhooks (migrations/0002_providers.sql).
   { name: "provider_connections", key: ["provider"] },
   { name: "pending_provider_events", key: ["provider", "provider_message_id", "event_key"] },
+  // Events out (migrations/0006_subscriptions.sql).
+  { name: "subscriptions", key: ["id"] },
+  { name: "subscription_events", key: ["id"] },
+  { name: "subscription_deliveries", key: ["subscription_id", "event_id"] },
 ];
 
 /** Checked by the move's verification as well: rebuilt by triggers, so compared, not copied. */

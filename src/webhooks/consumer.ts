@@ -8,10 +8,11 @@
  * unique by provider id), which is what makes the retries safe.
  */
 import { type Database, type DbStats, d1Fields, newDbStats } from "../db/client";
-import { tenantDatabase } from "../db/tenant";
+import { tenantSession } from "../db/tenant";
 import type { ChangeEvent } from "../events/event";
 import { publish, type WaitUntil } from "../events/publish";
 import { log } from "../lib/logger";
+import { outboxFor } from "../subscriptions/outbox";
 import type { StatusMessage, WebhookMessage } from "./events";
 import { ANY_PROVIDER, ProviderEventStore } from "./store";
 
@@ -33,8 +34,8 @@ async function applyStatus(store: ProviderEventStore, m: StatusMessage) {
   if (row) await store.drainPending(row);
 }
 
-/** Opens a tenant's database once per batch (the directory lookup included). */
-type Opener = (tenantId: string) => Promise<Database>;
+/** Opens a tenant's database once per batch (the directory lookup included), with its subscription count. */
+type Opener = (tenantId: string) => Promise<{ db: Database; subscriptions: number }>;
 
 /**
  * Applies one message. The events of the changes it committed (a redelivery
@@ -46,10 +47,11 @@ export async function applyMessage(
   env: Env,
   m: WebhookMessage,
   stats: DbStats = newDbStats(),
-  open: Opener = (tenantId) => tenantDatabase(env, tenantId, stats),
+  open: Opener = (tenantId) => tenantSession(env, tenantId, stats),
   committed: ChangeEvent[] = [],
 ): Promise<ChangeEvent[]> {
-  const store = new ProviderEventStore(await open(m.tenant_id), m.tenant_id);
+  const { db, subscriptions } = await open(m.tenant_id);
+  const store = new ProviderEventStore(db, m.tenant_id, outboxFor(subscriptions));
   try {
     await apply(store, m);
   } finally {
@@ -84,11 +86,11 @@ export async function consumeWebhookEvents(batch: MessageBatch<WebhookMessage>, 
   let failed = 0;
   // D1 work of the whole batch: BENCHMARKS.md's rows per webhook event come from these lines.
   const stats = newDbStats();
-  const opened = new Map<string, Promise<Database>>();
+  const opened = new Map<string, ReturnType<Opener>>();
   const open: Opener = (tenantId) => {
     let db = opened.get(tenantId);
     if (!db) {
-      db = tenantDatabase(env, tenantId, stats);
+      db = tenantSession(env, tenantId, stats);
       db.catch(() => opened.delete(tenantId)); // a failed lookup is tried again by the next message
       opened.set(tenantId, db);
     }

@@ -24,6 +24,7 @@ import {
   pendingProviderEvents,
   UNATTRIBUTED_CUSTOMER,
 } from "../db/schema";
+import type { EventRecorder } from "../events/recorder";
 import { uuidv7 } from "../lib/uuid";
 import type { InboundCommunication, StatusMessage } from "./events";
 
@@ -34,11 +35,13 @@ export const PENDING_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 export const ANY_PROVIDER = "*";
 
 export class ProviderEventStore extends CommunicationStore {
+  /** `recorder`: the outbox for a tenant with subscriptions (src/subscriptions/outbox.ts). */
   constructor(
     private readonly database: Database,
     tenantId: string,
+    recorder?: EventRecorder,
   ) {
-    super(database, { tenantId });
+    super(database, { tenantId }, recorder);
   }
 
   private get tenantId() {

@@ -76,6 +76,29 @@ describe("hc<App>", () => {
     expect((await events.json()).events.map((e) => e.status)).toEqual(["delivered"]);
   });
 
+  it("sees the subscription routes (events out, issue 18)", async () => {
+    const api = clientFor(await callers(newTenant()).admin()).delivery["customer-communications"].subscriptions;
+    const created = await api.$post({
+      query: {},
+      json: { url: "https://crm.example.com/hooks", events: ["communication.created"] },
+    });
+    expect(created.status).toBe(201);
+    if (created.status !== 201) throw new Error("unreachable");
+    const { subscription } = await created.json();
+    expectTypeOf(subscription.secret).toEqualTypeOf<string>();
+    expectTypeOf(subscription.status).toEqualTypeOf<"active" | "paused" | "disabled">();
+    const one = await api[":id"].$get({ param: { id: subscription.id }, query: {} });
+    expect(one.status).toBe(200);
+    if (one.status !== 200) throw new Error("unreachable");
+    expect((await one.json()).subscription.delivery_counts).toEqual({ succeeded: 0, failed: 0, pending: 0 });
+    const log = await api[":id"].deliveries.$get({ param: { id: subscription.id }, query: { status: "failed" } });
+    expect(log.status).toBe(200);
+    const paused = await api[":id"].$patch({ param: { id: subscription.id }, query: {}, json: { status: "paused" } });
+    expect(paused.status).toBe(200);
+    // @ts-expect-error "disabled" is set by the service, not by a client
+    void api[":id"].$patch({ param: { id: subscription.id }, query: {}, json: { status: "disabled" } });
+  });
+
   it("rejects wrong inputs at compile time", () => {
     const api = hc<App>("http://api.test").delivery["customer-communications"];
     const wrongCalls = () => {

@@ -233,16 +233,18 @@ describe("the guarded write (UPDATE ... RETURNING, then INSERT event WHERE chang
    */
   function racingStore(competitor: () => Promise<unknown>) {
     const db = createDb(shard, undefined, newDbStats());
-    const batch = db.batch.bind(db);
+    // The update's batch goes straight to the database client (src/db/client.ts).
+    const client = db.$client;
+    const batch = client.batch.bind(client);
     let raced = false;
-    const held: typeof db.batch = async (queries) => {
+    const held: typeof client.batch = async (statements) => {
       if (!raced) {
         raced = true;
         await competitor();
       }
-      return batch(queries);
+      return batch(statements);
     };
-    db.batch = held;
+    client.batch = held;
     return new CommunicationStore(db, { tenantId });
   }
   const plainStore = () => new CommunicationStore(createDb(shard, undefined, newDbStats()), { tenantId });

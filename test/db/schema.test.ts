@@ -14,6 +14,9 @@ import {
   LOOKUP_INDEXES,
   pendingProviderEvents,
   providerConnections,
+  subscriptionDeliveries,
+  subscriptionEvents,
+  subscriptions,
   tenantFences,
 } from "../../src/db/schema";
 import { moves, shardLoad, tenants } from "../../src/shards/schema";
@@ -36,6 +39,9 @@ const TABLES: SQLiteTable[] = [
   tenantFences,
   providerConnections,
   pendingProviderEvents,
+  subscriptions,
+  subscriptionEvents,
+  subscriptionDeliveries,
 ];
 /** The directory database (migrations-directory/, src/shards/schema.ts). */
 const DIRECTORY_TABLES: SQLiteTable[] = [tenants, shardLoad, moves];
@@ -120,6 +126,19 @@ describe("the shard's communications table and indexes", () => {
         .bind(name)
         .all<{ sql: string }>();
       expect(results.length, `${name} has a fence trigger`).toBe(1);
+    }
+  });
+
+  it("the tables of events out (0006) refuse inserts, updates and deletes while their tenant is fenced", async () => {
+    for (const name of ["subscriptions", "subscription_events", "subscription_deliveries"]) {
+      for (const op of ["INSERT", "UPDATE", "DELETE"]) {
+        const { results } = await env.SHARD_0.prepare(
+          "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND sql LIKE ? AND sql LIKE '%tenant_fences%'",
+        )
+          .bind(name, `%BEFORE ${op}%`)
+          .all<{ sql: string }>();
+        expect(results.length, `${name} has a ${op} fence trigger`).toBe(1);
+      }
     }
   });
 

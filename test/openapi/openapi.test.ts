@@ -49,23 +49,34 @@ describe("GET /openapi.json", () => {
   it("is OpenAPI 3.1 with the bearer scheme required by every operation", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
-    expect(operations.map((o) => o.name).sort()).toEqual([
-      "DELETE /delivery/customer-communications/providers/{provider}",
-      "GET /delivery/customer-communications",
-      "GET /delivery/customer-communications/admin/shards",
-      "GET /delivery/customer-communications/admin/tenants/{tenant_id}",
-      "GET /delivery/customer-communications/archive/{date}",
-      "GET /delivery/customer-communications/providers",
-      "GET /delivery/customer-communications/{id}",
-      "GET /delivery/customer-communications/{id}/events",
-      "PATCH /delivery/customer-communications/{id}",
-      "POST /delivery/customer-communications",
-      "POST /delivery/customer-communications/admin/tenants/{tenant_id}/move",
-      "POST /delivery/customer-communications/webhooks/sendgrid/{tenant_id}",
-      "POST /delivery/customer-communications/webhooks/standard/{tenant_id}",
-      "POST /delivery/customer-communications/webhooks/twilio/{tenant_id}",
-      "PUT /delivery/customer-communications/providers/{provider}",
-    ]);
+    expect(operations.map((o) => o.name).sort()).toEqual(
+      [
+        "DELETE /delivery/customer-communications/providers/{provider}",
+        "GET /delivery/customer-communications",
+        "GET /delivery/customer-communications/admin/shards",
+        "GET /delivery/customer-communications/admin/tenants/{tenant_id}",
+        "GET /delivery/customer-communications/archive/{date}",
+        "GET /delivery/customer-communications/providers",
+        "GET /delivery/customer-communications/{id}",
+        "GET /delivery/customer-communications/{id}/events",
+        "PATCH /delivery/customer-communications/{id}",
+        "POST /delivery/customer-communications",
+        "POST /delivery/customer-communications/admin/tenants/{tenant_id}/move",
+        "POST /delivery/customer-communications/webhooks/sendgrid/{tenant_id}",
+        "POST /delivery/customer-communications/webhooks/standard/{tenant_id}",
+        "POST /delivery/customer-communications/webhooks/twilio/{tenant_id}",
+        "PUT /delivery/customer-communications/providers/{provider}",
+        // Events out (issue 18).
+        "DELETE /delivery/customer-communications/subscriptions/{id}",
+        "GET /delivery/customer-communications/subscriptions",
+        "GET /delivery/customer-communications/subscriptions/{id}",
+        "GET /delivery/customer-communications/subscriptions/{id}/deliveries",
+        "PATCH /delivery/customer-communications/subscriptions/{id}",
+        "POST /delivery/customer-communications/subscriptions",
+        "POST /delivery/customer-communications/subscriptions/{id}/replay",
+        "POST /delivery/customer-communications/subscriptions/{id}/secret",
+      ].sort(),
+    );
     for (const { op, name, path } of operations) {
       // Webhooks authenticate by the provider's signature; admin routes declare their own
       // scheme (OWASP API5 admin-security-unique), verified the same way as bearerAuth.
@@ -149,7 +160,14 @@ describe("GET /openapi.json", () => {
 
   it("documents the errors of every operation, each with headers and examples", () => {
     for (const { op, name, method } of bearerOperations) {
-      const ok = method === "post" ? (name.endsWith("/move") ? "202" : "201") : "200";
+      const ok =
+        method === "post"
+          ? name.endsWith("/move") || name.endsWith("/replay")
+            ? "202"
+            : name.endsWith("/secret")
+              ? "200"
+              : "201"
+          : "200";
       for (const status of [ok, "400", "401", "403", "429", "500", "503"]) {
         expect(op.responses[status], `${name} ${status}`).toBeDefined();
       }
@@ -181,8 +199,9 @@ describe("GET /openapi.json", () => {
     expect(create.requestBody.required).toBe(true);
     // Reads of a tenant's shard take a bookmark; the admin routes and the R2 archive do not.
     const shardReads = operations.filter((o) => o.method === "get" && !/\/(admin|archive)\//.test(o.path));
-    // The list, get, events, and the provider connections (issue 10).
-    expect(shardReads).toHaveLength(4);
+    // The list, get, events, the provider connections (issue 10), and the
+    // subscriptions' list, get and delivery log (issue 18).
+    expect(shardReads).toHaveLength(7);
     for (const { params, name } of shardReads) {
       expect(
         params.some((p) => p.name === "x-d1-bookmark" && p.in === "header"),
