@@ -28,6 +28,7 @@ import { requestContext, requestHygiene } from "./middleware/context";
 import { OPENAPI_CONFIG, registerDocumentComponents } from "./openapi/document";
 import { providersRouter, WEBHOOKS_PATH } from "./providers/routes";
 import { MAX_WEBHOOK_BODY_BYTES, webhooksRouter } from "./webhooks/routes";
+import { unmatchedRouter } from "./webhooks/unmatched";
 
 /** Largest accepted request body. Content plus details of an email fit well within it. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -89,6 +90,7 @@ export function createApp() {
   // Chained so that the returned app's type carries every route (for `hc<App>`).
   // Providers before communications: GET /providers would otherwise match GET /{id}.
   const routed = app
+    .route("/", unmatchedRouter) // GET /providers/unmatched (issue 16), beside the provider routes
     .route("/", providersRouter)
     .route("/", webhooksRouter)
     .route("/", communicationsRouter)

@@ -8,7 +8,7 @@ import type { AuthedEnv } from "../env";
 import { publish } from "../events/publish";
 import { type MessageKey, translate } from "../i18n/messages";
 import { ApiError, badRequest, notFound, unavailable } from "../lib/errors";
-import { type Access, tenantDb } from "../shards/tenant-db";
+import { type Access, onTenantShard, tenantDb } from "../shards/tenant-db";
 import { queuePendingEvents } from "../webhooks/pending";
 import { manageScope, readScope } from "./access";
 import { decodeCursor, encodeCursor } from "./cursor";
@@ -22,6 +22,17 @@ const message = (c: Context<AuthedEnv>, key: MessageKey) => translate(c.var.lang
 /** The store for this caller's scope, on the tenant's shard. */
 const storeFor = async (c: Context<AuthedEnv>, scope: Scope, access: Access) =>
   new CommunicationStore(await tenantDb(c, scope.tenantId, access), scope);
+
+/**
+ * A write through the store, on the tenant's shard; run again on the new
+ * shard if a tenant move switched under this isolate's cached placement
+ * (src/shards/tenant-db.ts). Returns the store that committed, for its events.
+ */
+const writeWith = <T>(c: Context<AuthedEnv>, scope: Scope, work: (store: CommunicationStore) => Promise<T>) =>
+  onTenantShard(c, scope.tenantId, "write", async (db) => {
+    const store = new CommunicationStore(db, scope);
+    return { store, result: await work(store) };
+  });
 
 /** Provider clocks drift; an event more than this far in the future is refused. */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
@@ -60,13 +71,14 @@ export const list: RouteHandler<typeof listRoute, AuthedEnv> = async (c) => {
 
 export const create: RouteHandler<typeof createCommunicationRoute, AuthedEnv> = async (c) => {
   const principal = c.var.principal;
-  const store = await storeFor(c, manageScope(principal, c.req.valid("query")), "write");
+  const scope = manageScope(principal, c.req.valid("query"));
   const body = c.req.valid("json");
   if (body.provider_message_id && !body.provider) {
     throw badRequest([{ field: "provider", message: "field_required" }]);
   }
   const key = c.req.valid("header")["idempotency-key"];
-  const result = await store.create(body, principal.userId, key ? await idempotencyKey(key, body) : undefined);
+  const idempotency = key ? await idempotencyKey(key, body) : undefined;
+  const { store, result } = await writeWith(c, scope, (s) => s.create(body, principal.userId, idempotency));
   publish(c.env, (p) => c.executionCtx.waitUntil(p), store.committed);
   if (result.outcome === "key_conflict") throw new ApiError(409, "idempotency_conflict");
   if (result.outcome === "provider_conflict") throw new ApiError(409, "provider_message_conflict");
@@ -94,8 +106,8 @@ export const updateStatus: RouteHandler<typeof updateStatusRoute, AuthedEnv> = a
   if (Date.parse(body.occurred_at) > Date.now() + MAX_CLOCK_SKEW_MS) {
     throw badRequest([{ field: "occurred_at", message: "field_in_future" }]);
   }
-  const store = await storeFor(c, manageScope(c.var.principal, c.req.valid("query")), "write");
-  const result = await store.updateStatus(id, body);
+  const scope = manageScope(c.var.principal, c.req.valid("query"));
+  const { store, result } = await writeWith(c, scope, (s) => s.updateStatus(id, body));
   publish(c.env, (p) => c.executionCtx.waitUntil(p), store.committed);
   if (!result) throw notFound();
   return c.json(

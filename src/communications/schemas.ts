@@ -8,7 +8,7 @@ import { z } from "@hono/zod-openapi";
 import { COMMUNICATION_TYPES, DIRECTIONS, STATUSES } from "../db/schema";
 import { LANGUAGES } from "../i18n/messages";
 import { MAX_FIELD_ERRORS, MAX_FIELD_LENGTH, MAX_MESSAGE_LENGTH } from "../lib/errors";
-import { lowerCaseUuid } from "../lib/uuid";
+import { lowerCaseUuid, NIL_UUID } from "../lib/uuid";
 
 const EXAMPLE_ID = "0195f3c2-6d1e-7b4a-9c3e-1a2b3c4d5e6f";
 const EXAMPLE_TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
@@ -253,10 +253,18 @@ export const CommunicationDetails = z
     },
   });
 
+/** A customer's id: a UUID, never the nil UUID (reserved for inbound messages from unknown senders). */
+export const CustomerId = uuid()
+  .refine((v) => v !== NIL_UUID, { params: { key: "field_customer_reserved" } })
+  .openapi({
+    description:
+      "The customer's id. Not the nil UUID 00000000-0000-0000-0000-000000000000, which marks inbound messages from unknown senders.",
+  });
+
 /** Body of POST. Unknown top-level keys (including server-owned ones) are rejected. */
 export const CreateBody = z
   .strictObject({
-    customer_id: uuid(),
+    customer_id: CustomerId,
     delivery_id: uuid().nullish(),
     type: CommunicationType,
     direction: Direction.default("outbound"),

@@ -62,6 +62,9 @@ const en = {
   field_cursor_with_page: "{field} cannot be combined with page",
   field_page_too_deep: "{field} reaches past the first {max} results; use cursor (next_cursor) to go further",
   field_in_future: "{field} must not be in the future",
+  // Provider webhooks and unattributed messages (issue 16)
+  unmatched_ok: "Unmatched provider events retrieved successfully",
+  field_customer_reserved: "{field} cannot be the nil UUID: it marks inbound messages from unknown senders",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -121,6 +124,10 @@ const ar: Catalogue = {
   field_cursor_with_page: "لا يمكن استخدام الحقل {field} مع page",
   field_page_too_deep: "الحقل {field} يتجاوز أول {max} نتيجة؛ استخدم cursor (next_cursor) للمتابعة",
   field_in_future: "يجب ألا يكون الحقل {field} في المستقبل",
+  // Provider webhooks and unattributed messages (issue 16)
+  unmatched_ok: "تم جلب أحداث المزوّدين غير المطابقة بنجاح",
+  field_customer_reserved:
+    "لا يمكن أن يكون الحقل {field} هو المعرّف الصفري (nil UUID): فهو يميّز الرسائل الواردة من مرسلين مجهولين",
 };
 
 const ku: Catalogue = {
@@ -177,6 +184,10 @@ const ku: Catalogue = {
   field_cursor_with_page: "خانەی {field} لەگەڵ page بەکارناهێنرێت",
   field_page_too_deep: "خانەی {field} لە یەکەم {max} ئەنجام تێدەپەڕێت؛ بۆ بەردەوامبوون cursor (next_cursor) بەکاربهێنە",
   field_in_future: "خانەی {field} نابێت لە داهاتوودا بێت",
+  // Provider webhooks and unattributed messages (issue 16)
+  unmatched_ok: "ڕووداوە نەگونجاوەکانی دابینکەران بە سەرکەوتوویی وەرگیران",
+  field_customer_reserved:
+    "خانەی {field} ناتوانێت UUIDی سفر (nil UUID) بێت: ئەوە نیشانەی نامە هاتووەکانی نێرەرانی نەناسراوە",
 };
 
 const fa: Catalogue = {
@@ -233,6 +244,10 @@ const fa: Catalogue = {
   field_cursor_with_page: "فیلد {field} را نمی‌توان همراه با page استفاده کرد",
   field_page_too_deep: "فیلد {field} از {max} نتیجهٔ نخست فراتر می‌رود؛ برای ادامه از cursor (next_cursor) استفاده کنید",
   field_in_future: "فیلد {field} نباید در آینده باشد",
+  // Provider webhooks and unattributed messages (issue 16)
+  unmatched_ok: "رویدادهای تطبیق‌نیافته ارائه‌دهندگان با موفقیت دریافت شد",
+  field_customer_reserved:
+    "فیلد {field} نمی‌تواند UUID تهی (nil UUID) باشد: این شناسه پیام‌های ورودی از فرستندگان ناشناس را مشخص می‌کند",
 };
 
 export const LANGUAGES = ["en", "ar", "ku", "fa"] as const;
@@ -241,6 +256,9 @@ export type Language = (typeof LANGUAGES)[number];
 export const catalogue: Record<Language, Catalogue> = { en, ar, ku, fa };
 
 export type MessageParams = Record<string, string | number>;
+
+/** Whether `key` names a message of the catalogue (a refinement's params.key, src/lib/validation.ts). */
+export const isMessageKey = (key: string): key is MessageKey => Object.hasOwn(en, key);
 
 export function translate(lang: Language, key: MessageKey, params?: MessageParams): string {
   const template = catalogue[lang][key];

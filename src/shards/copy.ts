@@ -130,7 +130,27 @@ export async function checksumPage(
   };
 }
 
-/** Deletes up to `limit` of the tenant's rows of `table`; returns how many went. */
+/**
+ * Runs `statement` (a delete of the tenant's rows) through the tenant's fence,
+ * if it has one: one batch opens the fence, runs it and closes the fence
+ * again (migrations/0005_fence_deletes.sql). A batch is one transaction, so
+ * no other writer ever finds the fence open; without a fence row the two
+ * updates change nothing. Returns the statement's result.
+ */
+export async function throughFence(db: D1Database, tenantId: string, statement: D1PreparedStatement) {
+  const [opened, result, closed] = await db.batch([
+    db.prepare("UPDATE tenant_fences SET releasing = 1 WHERE tenant_id = ?").bind(tenantId),
+    statement,
+    db.prepare("UPDATE tenant_fences SET releasing = 0 WHERE tenant_id = ?").bind(tenantId),
+  ]);
+  return { result: result as D1Result, cost: cost([opened, result, closed] as D1Result[]) };
+}
+
+/**
+ * Deletes up to `limit` of the tenant's rows of `table`; returns how many
+ * went. The move deletes the source after the switch while its fence still
+ * stands, so the delete goes through the fence.
+ */
 export async function deletePage(
   db: D1Database,
   table: TenantTable,
@@ -138,14 +158,17 @@ export async function deletePage(
   limit: number,
 ): Promise<{ rows: number; cost: PageCost }> {
   const keys = table.key.map(q).join(", ");
-  const result = await db
-    .prepare(
-      `DELETE FROM ${q(table.name)} WHERE tenant_id = ? AND (${keys}) IN
+  const { result, cost } = await throughFence(
+    db,
+    tenantId,
+    db
+      .prepare(
+        `DELETE FROM ${q(table.name)} WHERE tenant_id = ? AND (${keys}) IN
          (SELECT ${keys} FROM ${q(table.name)} WHERE tenant_id = ? LIMIT ?)`,
-    )
-    .bind(tenantId, tenantId, limit)
-    .run();
-  return { rows: result.meta.changes ?? 0, cost: cost([result]) };
+      )
+      .bind(tenantId, tenantId, limit),
+  );
+  return { rows: result.meta.changes ?? 0, cost };
 }
 
 export async function countRows(db: D1Database, table: TenantTable, tenantId: string): Promise<number> {

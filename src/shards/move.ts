@@ -23,7 +23,7 @@ import { and, eq } from "drizzle-orm";
 import { config } from "../config";
 import { createDb, newDbStats } from "../db/client";
 import { type ShardName, shardBinding } from "./config";
-import { type Cursor, checksumPage, copyPage, countRows, deletePage, type PageCost } from "./copy";
+import { type Cursor, checksumPage, copyPage, countRows, deletePage, type PageCost, throughFence } from "./copy";
 import { DIRECTORY_TTL_MS } from "./directory";
 import { type MoveRow, type MoveStatus, moves, tenants } from "./schema";
 import { DERIVED_TABLES, TENANT_TABLES, type TenantTable } from "./tenant-tables";
@@ -178,10 +178,12 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
       await step.do("drop expired keys", RETRY, async () => {
         const now = new Date().toISOString();
         for (const db of [source, target]) {
-          await db
-            .prepare("DELETE FROM idempotency_keys WHERE tenant_id = ? AND expires_at <= ?")
-            .bind(tenantId, now)
-            .run();
+          // The source is fenced: the delete goes through the fence (src/shards/copy.ts).
+          await throughFence(
+            db,
+            tenantId,
+            db.prepare("DELETE FROM idempotency_keys WHERE tenant_id = ? AND expires_at <= ?").bind(tenantId, now),
+          );
         }
       });
       await step.do("verifying", RETRY, () => record(env, moveId, "verifying", progress));

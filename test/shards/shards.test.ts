@@ -102,6 +102,45 @@ describe("placement", () => {
   });
 });
 
+describe("who places a tenant (issue 16, item 1)", () => {
+  it("a customer's request for a tenant the directory does not know places nothing: an empty list, 404 by id", async () => {
+    const tenant = newTenant();
+    const who = callers(tenant);
+    const customer = await who.customer();
+    const list = await call("?limit=5", { token: customer });
+    expect(list.status).toBe(200);
+    expect(list.json).toMatchObject({ communications: [], total: 0, next_cursor: null });
+    expect((await call(`/${crypto.randomUUID()}`, { token: customer })).status).toBe(404);
+    expect((await call(`/${crypto.randomUUID()}/events`, { token: customer })).status).toBe(404);
+    expect(await shardOf(tenant)).toBeUndefined();
+    const admin = await call(`/admin/tenants/${tenant}`, { token: await signToken({ is_system_admin: true }) });
+    expect(admin.status).toBe(404);
+    // Staff place it; the customer then reads from its shard.
+    const created = await call("", {
+      method: "POST",
+      token: await who.admin(),
+      body: communicationBody({ customer_id: who.customerId }),
+    });
+    expect(created.status).toBe(201);
+    const home = await shardOf(tenant);
+    expect(home).toBeDefined();
+    const mine = await call("?limit=5", { token: customer });
+    expect(mine.json.communications.map((c: { id: string }) => c.id)).toEqual([created.json.communication.id]);
+    expect(mine.headers.get("x-d1-bookmark")?.split(":")[0]).toBe(home);
+  });
+
+  it("staff (a reader or a manager) and system administrators place a new tenant", async () => {
+    for (const token of [await callers(newTenant()).viewer(), await callers(newTenant()).admin()]) {
+      const res = await call("?limit=1", { token });
+      expect(res.status).toBe(200);
+    }
+    const tenant = newTenant();
+    const res = await call(`?limit=1&tenant_id=${tenant}`, { token: await signToken({ is_system_admin: true }) });
+    expect(res.status).toBe(200);
+    expect(await shardOf(tenant)).toBeDefined();
+  });
+});
+
 describe("routing: every route reaches the tenant's shard and no other", () => {
   it("list, create, get, status update, events", async () => {
     for (let i = 0; i < 2; i++) {
