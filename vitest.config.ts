@@ -1,11 +1,25 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { unstable_readConfig } from "wrangler";
 
 /** HS256 key used only by the test runtime. */
 export const TEST_JWT_SECRET = "test-secret-for-vitest-only-0123456789abcdef";
 
 /** AES-256 key (base64 of 32 bytes) for provider secrets at rest, test runtime only. */
 export const TEST_PROVIDER_SECRETS_KEY = "dGVzdC1wcm92aWRlci1zZWNyZXRzLWtleS0zMmJ5dGU=";
+
+/**
+ * What wrangler.toml says about the rate limits in each environment: the
+ * `ratelimits` bindings and the *_RATE_LIMIT vars that restate them for the
+ * response headers (test/middleware/ratelimit.test.ts checks they agree).
+ */
+function rateLimitConfig() {
+  const read = (env?: string) => {
+    const config = unstable_readConfig({ config: "./wrangler.toml", env }, { hideWarnings: true });
+    return { vars: config.vars, ratelimits: config.ratelimits };
+  };
+  return JSON.stringify({ default: read(), bench: read("bench") });
+}
 
 export default defineConfig(async () => {
   // The real migrations, applied by test/support/setup.ts: tests never hand-write table SQL.
@@ -23,6 +37,7 @@ export default defineConfig(async () => {
             // Small pages, so that the tests' tenant moves span several of them.
             MOVE_BATCH_ROWS: "4",
             PROVIDER_SECRETS_KEY: TEST_PROVIDER_SECRETS_KEY,
+            TEST_RATE_LIMIT_CONFIG: rateLimitConfig(),
           },
         },
       }),

@@ -8,13 +8,23 @@
  *  4. `wrangler dev` on 127.0.0.1 (PORT, default 8787).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { DEMO_CUSTOMER, DEMO_TENANT, localProviderKey, localSecret, mintToken, ROOT } from "./lib/local.mjs";
+import {
+  DEMO_CUSTOMER,
+  DEMO_TENANT,
+  devVarsWarnings,
+  localProviderKey,
+  localSecret,
+  mintToken,
+  ROOT,
+} from "./lib/local.mjs";
 
 const port = process.env.PORT ?? "8787";
 const wrangler = (args, opts = {}) => spawn("wrangler", args, { cwd: ROOT, stdio: "inherit", ...opts });
 
 localSecret();
 localProviderKey();
+// An existing .dev.vars is used as it is: say so when the Worker would refuse its values.
+for (const warning of devVarsWarnings()) console.warn(`warning: ${warning}`);
 // Every local D1 database: the directory and each shard (scripts/migrate.mjs).
 const migrate = spawnSync("node", ["scripts/migrate.mjs", "--local"], { cwd: ROOT, stdio: "inherit" });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);

@@ -90,12 +90,12 @@ export function createApp() {
   // Chained so that the returned app's type carries every route (for `hc<App>`).
   // Providers before communications: GET /providers would otherwise match GET /{id}.
   const routed = app
-    .route("/", unmatchedRouter) // GET /providers/unmatched (issue 16), beside the provider routes
     .route("/", providersRouter)
     .route("/", webhooksRouter)
     .route("/", communicationsRouter)
     .route("/", archiveRouter)
     .route("/", adminRouter)
+    .route("/", unmatchedRouter) // GET /providers/unmatched (issue 16)
     .route("/", docsRouter);
   rejectOtherMethods(app);
 

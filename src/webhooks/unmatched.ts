@@ -10,6 +10,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { canReadTenant } from "../auth/principal";
 import { resolveTenant } from "../communications/access";
 import { CommonQuery, count, ListQuery, Status, successEnvelope, timestamp } from "../communications/schemas";
+import { STATUSES } from "../db/schema";
 import type { AuthedEnv } from "../env";
 import { translate } from "../i18n/messages";
 import { badRequest } from "../lib/errors";
@@ -54,7 +55,7 @@ const UnmatchedEvent = z
       description: "The provider's id of the message, as the event named it.",
       example: "LRzXl66cTQ6PN6-DpxwDOw.filterdrecv-5645d9c87f-6r9lz-1-62E6B2E5-45.0",
     }),
-    status: Status.nullable().openapi({
+    status: z.enum(STATUSES).nullable().openapi({
       description: "Our status the event maps to; null for a provider value the mapping does not list.",
     }),
     provider_status: z.string().max(64).openapi({ description: "The provider's own value.", example: "delivered" }),
