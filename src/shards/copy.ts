@@ -98,6 +98,59 @@ export async function copyPage(
   };
 }
 
+/**
+ * Deletes from `target` the tenant's rows of one page of target keys (after
+ * `after`) that `source` no longer has: rows deleted at the source after the
+ * copy pass copied them (a provider connection removed, kept provider events
+ * applied, a day archived). Run by the sync pass, behind the source's fence,
+ * so the source no longer changes. The keys travel as one JSON parameter
+ * (D1 binds at most 100). The target serves nothing of the tenant yet: no
+ * fence there. Returns the next page's start and how many rows went.
+ */
+export async function prunePage(
+  source: D1Database,
+  target: D1Database,
+  table: TenantTable,
+  tenantId: string,
+  after: Cursor,
+  limit: number,
+): Promise<{ next: Cursor; rows: number; cost: PageCost }> {
+  const keys = table.key.map(q).join(", ");
+  const from = after ? ` AND (${keys}) > (${after.map(() => "?").join(", ")})` : "";
+  const page = await target
+    .prepare(`SELECT ${keys} FROM ${q(table.name)} WHERE tenant_id = ?${from} ORDER BY ${keys} LIMIT ?`)
+    .bind(tenantId, ...(after ?? []), limit)
+    .all<Record<string, string | number | null>>();
+  if (page.results.length === 0) return { next: null, rows: 0, cost: cost([page]) };
+  const element = (i: number) => `json_extract(value, '$[${i}]')`;
+  const missing = await source
+    .prepare(
+      `SELECT value FROM json_each(?) WHERE NOT EXISTS (SELECT 1 FROM ${q(table.name)} WHERE tenant_id = ? AND ${table.key
+        .map((k, i) => `${q(k)} = ${element(i)}`)
+        .join(" AND ")})`,
+    )
+    .bind(JSON.stringify(page.results.map((row) => table.key.map((k) => row[k]))), tenantId)
+    .all<{ value: string }>();
+  const results: D1Result[] = [page, missing];
+  if (missing.results.length > 0) {
+    results.push(
+      await target
+        .prepare(
+          `DELETE FROM ${q(table.name)} WHERE tenant_id = ? AND (${keys}) IN (SELECT ${table.key
+            .map((_, i) => element(i))
+            .join(", ")} FROM json_each(?))`,
+        )
+        .bind(tenantId, `[${missing.results.map((m) => m.value).join(",")}]`)
+        .run(),
+    );
+  }
+  return {
+    next: nextCursor(table, page.results, limit),
+    rows: missing.results.length,
+    cost: cost(results),
+  };
+}
+
 const sha256Hex = async (text: string) =>
   hex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
 

@@ -10,7 +10,8 @@
  *             write of the tenant from then on: 503 + Retry-After) and
  *             `frozen` in the directory (isolates that re-read it refuse
  *             writes without trying);
- *  3. sync:   the same walk again: picks up what changed during the copy;
+ *  3. sync:   the same walk again: picks up what changed during the copy,
+ *             and removes from the target what the source deleted meanwhile;
  *  4. verify: counts and a SHA-256 checksum of every table on both sides,
  *             and the totals; a mismatch rolls back (fence lifted, target
  *             rows deleted, move failed, tenant untouched at the source);
@@ -23,7 +24,16 @@ import { and, eq } from "drizzle-orm";
 import { config } from "../config";
 import { createDb, newDbStats } from "../db/client";
 import { type ShardName, shardBinding } from "./config";
-import { type Cursor, checksumPage, copyPage, countRows, deletePage, type PageCost, throughFence } from "./copy";
+import {
+  type Cursor,
+  checksumPage,
+  copyPage,
+  countRows,
+  deletePage,
+  type PageCost,
+  prunePage,
+  throughFence,
+} from "./copy";
 import { DIRECTORY_TTL_MS } from "./directory";
 import { type MoveRow, type MoveStatus, moves, tenants } from "./schema";
 import { DERIVED_TABLES, TENANT_TABLES, type TenantTable } from "./tenant-tables";
@@ -96,7 +106,11 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
       progress.rowsWritten += cost.rowsWritten;
     };
 
-    /** Walks every tenant table, one step per page; the pass's name prefixes the step names. */
+    /**
+     * Walks every tenant table, one step per page; the pass's name prefixes
+     * the step names. The sync pass (behind the fence) also removes from the
+     * target what the source deleted since the copy pass.
+     */
     const copyAll = async (pass: "copy" | "sync") => {
       for (const table of TENANT_TABLES) {
         let after: Cursor = null;
@@ -105,6 +119,14 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
             copyPage(source, target, table, tenantId, after, limit),
           );
           progress.copied += page.rows;
+          spend(page.cost);
+          after = page.next;
+        } while (after);
+        if (pass === "copy") continue;
+        do {
+          const page = await step.do(`prune ${table.name}`, RETRY, () =>
+            prunePage(source, target, table, tenantId, after, limit),
+          );
           spend(page.cost);
           after = page.next;
         } while (after);

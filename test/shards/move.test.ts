@@ -526,6 +526,39 @@ describe("after the switch, an isolate still holding the old placement", () => {
   });
 });
 
+describe("deletes during a move's copy", () => {
+  it("a row the source deletes after it was copied is removed from the target by the sync pass: the move completes", async () => {
+    const seeded = await seedTenant(3);
+    const { tenant, who } = seeded;
+    const admin = await who.admin();
+    await connect(admin, "standard", { secret: newStandardSecret() });
+    await connect(admin, "twilio", { auth_token: crypto.randomUUID().replaceAll("-", "") });
+    const from = (await shardOf(tenant)) as string;
+    const to = shardNames(env).find((s) => s !== from) as string;
+    await using introspector = await introspectWorkflow(env.TENANT_MOVE);
+    await introspector.modifyAll(async (m) => {
+      await m.disableSleeps();
+      // Holds the move between its copy and its freeze (a failed attempt, retried 2 s later).
+      await m.mockStepError({ name: "freeze" }, new Error("slow step"), 1);
+    });
+    await startMove(tenant, to);
+    await vi.waitFor(async () => expect(await countIn(shardBinding(env, to), "provider_connections", tenant)).toBe(2), {
+      timeout: 30_000,
+      interval: 25,
+    });
+    // Copied already; deleted at the source before the freeze.
+    const deleted = await fresh(() => call("/providers/standard", { method: "DELETE", token: admin }));
+    expect(deleted.status).toBe(200);
+    const [instance] = await introspector.get();
+    await instance?.waitForStatus("complete");
+    const state = await placement(tenant);
+    expect(state.move).toMatchObject({ status: "done", error: null });
+    expect(state.shard).toBe(to);
+    const providers = await fresh(() => call("/providers", { token: admin }));
+    expect(providers.json.providers.map((p: { provider: string }) => p.provider)).toEqual(["twilio"]);
+  });
+});
+
 async function runQueue(messages: WebhookMessage[]) {
   const batch = createMessageBatch<WebhookMessage>(
     "customer-communications-webhooks",

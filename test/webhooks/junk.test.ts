@@ -99,6 +99,11 @@ describe("an unverified webhook call", () => {
     const bad = await callMeasured(webhookUrl("standard", tenant), junk("standard"));
     expect(bad.status).toBe(403);
     expect(bad.d1.written).toBe(0);
+    // Its directory entry and its connection, then both cached for a minute.
+    expect(bad.d1.read).toBeLessThanOrEqual(2);
+    const again = await callMeasured(webhookUrl("standard", tenant), junk("standard"));
+    expect(again.d1).toEqual({ queries: 0, read: 0, written: 0 });
+    console.info(`junk at a real tenant: ${bad.d1.queries} queries, ${bad.d1.read} rows read, then none`);
     const good = await callMeasured(
       webhookUrl("standard", tenant),
       standardRequest(secret, {
