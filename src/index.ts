@@ -13,7 +13,7 @@ import { log } from "./lib/logger";
 import { shardBinding, shardNames } from "./shards/config";
 
 import { consumeWebhookEvents } from "./webhooks/consumer";
-import type { WebhookMessage } from "./webhooks/events";
+import type { QueueBody } from "./webhooks/events";
 import { sweepPending } from "./webhooks/pending";
 
 export { TenantMove } from "./shards/move";
@@ -42,6 +42,6 @@ export default {
     await work;
   },
   async queue(batch, env, ctx) {
-    await consumeWebhookEvents(batch as MessageBatch<WebhookMessage>, env, (p) => ctx.waitUntil(p));
+    await consumeWebhookEvents(batch as MessageBatch<QueueBody>, env, (p) => ctx.waitUntil(p));
   },
 } satisfies ExportedHandler<Env>;

@@ -3,8 +3,10 @@
  * the provider's signature is the authentication. Order of work, cheapest
  * first, so that junk costs little: the path's tenant id and the signature
  * headers are checked without I/O; then the connection's secret (isolate
- * cache, else one D1 row); then the signature over the raw body; only a
- * verified call is parsed, validated, queued and acknowledged. Every refusal
+ * cache, else the tenant's directory entry and its connection row: a tenant
+ * the directory does not know is refused there, never placed); then the
+ * signature over the raw body; only a verified call is parsed, validated,
+ * queued (src/webhooks/queue.ts) and acknowledged. Every refusal
  * is the same 403, whatever the reason. No rate limiter runs here: a
  * provider's burst must not be answered 429 (Twilio does not retry those).
  */
