@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { unstable_readConfig } from "wrangler";
 
 /** HS256 key used only by the test runtime. */
 export const TEST_JWT_SECRET = "test-secret-for-vitest-only-0123456789abcdef";
@@ -29,6 +30,18 @@ const dropMapsWithoutSources = {
     return { code: readFileSync(file, "utf8").replace(/\/\/# sourceMappingURL=\S+\s*$/, ""), map: null };
   },
 };
+/**
+ * What wrangler.toml says about the rate limits in each environment: the
+ * `ratelimits` bindings and the *_RATE_LIMIT vars that restate them for the
+ * response headers (test/middleware/ratelimit.test.ts checks they agree).
+ */
+function rateLimitConfig() {
+  const read = (env?: string) => {
+    const config = unstable_readConfig({ config: "./wrangler.toml", env }, { hideWarnings: true });
+    return { vars: config.vars, ratelimits: config.ratelimits };
+  };
+  return JSON.stringify({ default: read(), bench: read("bench") });
+}
 
 export default defineConfig(async () => {
   // The real migrations, applied by test/support/setup.ts: tests never hand-write table SQL.
@@ -51,6 +64,7 @@ export default defineConfig(async () => {
             OUTBOUND_RETRY_SCHEDULE: "1,1,1",
             // As in production, whatever a local .dev.vars says (`npm run dev` sets it to "true").
             OUTBOUND_ALLOW_LOOPBACK: "",
+            TEST_RATE_LIMIT_CONFIG: rateLimitConfig(),
           },
         },
       }),

@@ -76,11 +76,10 @@ CREATE TABLE subscription_deliveries (
   PRIMARY KEY (tenant_id, subscription_id, event_id)
 ) WITHOUT ROWID;
 
--- The move's fence (0003) for these tables, DELETE included. A move deletes
--- the source's rows itself after the switch, while the fence still refuses
--- every other write: it sets `draining` on its fence first, which lets
--- deletes (and only deletes) through.
-ALTER TABLE tenant_fences ADD COLUMN draining INTEGER NOT NULL DEFAULT 0 CHECK (draining IN (0, 1));
+-- The move's fence (0003, 0005) for these tables, DELETE included. A move
+-- deletes the source's rows itself after the switch, while the fence still
+-- refuses every other write: its own delete batches set `releasing` around
+-- their statement (0005; src/shards/copy.ts, throughFence).
 
 CREATE TRIGGER subscriptions_fence_insert BEFORE INSERT ON subscriptions
 WHEN EXISTS (SELECT 1 FROM tenant_fences WHERE tenant_id = NEW.tenant_id)
@@ -95,7 +94,7 @@ BEGIN
 END;
 
 CREATE TRIGGER subscriptions_fence_delete BEFORE DELETE ON subscriptions
-WHEN EXISTS (SELECT 1 FROM tenant_fences WHERE tenant_id = OLD.tenant_id AND draining = 0)
+WHEN EXISTS (SELECT 1 FROM tenant_fences WHERE tenant_id = OLD.tenant_id AND releasing = 0)
 BEGIN
   SELECT RAISE(ABORT, 'tenant_frozen');
 END;
@@ -113,7 +112,7 @@ BEGIN
 END;
 
 CREATE TRIGGER subscription_events_fence_delete BEFORE DELETE ON subscription_events
-WHEN EXISTS (SELECT 1 FROM tenant_fences WHERE tenant_id = OLD.tenant_id AND draining = 0)
+WHEN EXISTS (SELECT 1 FROM tenant_fences WHERE tenant_id = OLD.tenant_id AND releasing = 0)
 BEGIN
   SELECT RAISE(ABORT, 'tenant_frozen');
 END;
@@ -131,7 +130,7 @@ BEGIN
 END;
 
 CREATE TRIGGER subscription_deliveries_fence_delete BEFORE DELETE ON subscription_deliveries
-WHEN EXISTS (SELECT 1 FROM tenant_fences WHERE tenant_id = OLD.tenant_id AND draining = 0)
+WHEN EXISTS (SELECT 1 FROM tenant_fences WHERE tenant_id = OLD.tenant_id AND releasing = 0)
 BEGIN
   SELECT RAISE(ABORT, 'tenant_frozen');
 END;

@@ -33,6 +33,7 @@ import {
   DEMO_CUSTOMER,
   DEMO_TENANT,
   DEV_SERVER_FILE,
+  devVarsWarnings,
   localOutboundLoopback,
   localProviderKey,
   localSecret,
@@ -99,6 +100,8 @@ const persist = options["persist-to"];
 const secret = localSecret();
 localProviderKey();
 localOutboundLoopback();
+// An existing .dev.vars is used as it is: say so when the Worker would refuse its values.
+for (const warning of devVarsWarnings()) console.warn(`warning: ${warning}`);
 // Secrets given in the environment win over .dev.vars for the tokens (lib/local.mjs); the server must use them too.
 const secretVars = ["JWT_SECRET", "PROVIDER_SECRETS_KEY"].flatMap((name) =>
   process.env[name] ? ["--var", `${name}:${process.env[name]}`] : [],

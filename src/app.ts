@@ -29,6 +29,7 @@ import { OPENAPI_CONFIG, registerDocumentComponents } from "./openapi/document";
 import { providersRouter, WEBHOOKS_PATH } from "./providers/routes";
 import { subscriptionsRouter } from "./subscriptions";
 import { MAX_WEBHOOK_BODY_BYTES, webhooksRouter } from "./webhooks/routes";
+import { unmatchedRouter } from "./webhooks/unmatched";
 
 /** Largest accepted request body. Content plus details of an email fit well within it. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -97,6 +98,7 @@ export function createApp() {
     .route("/", communicationsRouter)
     .route("/", archiveRouter)
     .route("/", adminRouter)
+    .route("/", unmatchedRouter) // GET /providers/unmatched (issue 16)
     .route("/", docsRouter);
   rejectOtherMethods(app);
 

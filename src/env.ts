@@ -18,6 +18,8 @@ export interface Variables {
   shard: { tenantId: string; name: string; frozen: boolean; subscriptions: number; db: Database } | undefined;
   /** Whether the directory entry came from the isolate's cache. */
   directoryCached: boolean | undefined;
+  /** A 503 that is an expected state (a tenant move's freeze): the request line is a warning, not an error. */
+  expectedUnavailable?: boolean;
   /** The authenticated caller: absent until the auth middleware ran (see AuthedEnv). */
   principal?: Principal;
 }

@@ -18,7 +18,7 @@ import { runEventJobs } from "./subscriptions/jobs";
 import { EVENT_DELIVERIES_QUEUE, type EventQueueMessage } from "./subscriptions/messages";
 
 import { consumeWebhookEvents } from "./webhooks/consumer";
-import type { WebhookMessage } from "./webhooks/events";
+import type { QueueBody } from "./webhooks/events";
 import { sweepPending } from "./webhooks/pending";
 
 export { TenantMove } from "./shards/move";
@@ -59,6 +59,6 @@ export default {
       await consumeEventDeliveries(batch as MessageBatch<EventQueueMessage>, env, waitUntil);
       return;
     }
-    await consumeWebhookEvents(batch as MessageBatch<WebhookMessage>, env, waitUntil);
+    await consumeWebhookEvents(batch as MessageBatch<QueueBody>, env, waitUntil);
   },
 } satisfies ExportedHandler<Env>;

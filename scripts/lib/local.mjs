@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { SignJWT } from "jose";
+import { devVar, devVarsProblems } from "./dev-vars.mjs";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 const DEV_VARS = resolve(ROOT, ".dev.vars");
@@ -20,22 +21,25 @@ export const DEMO_CUSTOMER = "00000000-0000-4000-8000-0000000000c1";
  * is created with `make()` on first use. .dev.vars is git-ignored and
  * wrangler never deploys it.
  */
-function devVar(name, make) {
+function localVar(name, make) {
   if (process.env[name]) return process.env[name];
   const previous = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, "utf8") : "";
-  const match = new RegExp(`^${name}=(.*)$`, "m").exec(previous);
-  if (match?.[1]) return match[1].trim().replace(/^"(.*)"$/, "$1");
+  const existing = devVar(previous, name);
+  if (existing) return existing;
   const value = make();
   writeFileSync(DEV_VARS, `${previous}${previous && !previous.endsWith("\n") ? "\n" : ""}${name}=${value}\n`);
   console.error(`added a random local ${name} to .dev.vars`);
   return value;
 }
 
+/** Warnings about the secrets .dev.vars holds (an existing file is reused as it is). */
+export const devVarsWarnings = () => devVarsProblems(existsSync(DEV_VARS) ? readFileSync(DEV_VARS, "utf8") : "");
+
 /** The local HS256 key (JWT_SECRET). */
-export const localSecret = () => devVar("JWT_SECRET", () => randomBytes(32).toString("hex"));
+export const localSecret = () => localVar("JWT_SECRET", () => randomBytes(32).toString("hex"));
 
 /** The local key that encrypts provider secrets at rest (base64 of 32 bytes). */
-export const localProviderKey = () => devVar("PROVIDER_SECRETS_KEY", () => randomBytes(32).toString("base64"));
+export const localProviderKey = () => localVar("PROVIDER_SECRETS_KEY", () => randomBytes(32).toString("base64"));
 
 /** Local development may subscribe receivers on 127.0.0.1, [::1] and localhost (never set in production). */
 export const localOutboundLoopback = () => devVar("OUTBOUND_ALLOW_LOOPBACK", () => "true");

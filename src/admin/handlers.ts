@@ -1,14 +1,14 @@
 /** Admin handlers: the directory, the shards' counts, and starting a move. */
 import type { RouteHandler } from "@hono/zod-openapi";
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, gt } from "drizzle-orm";
 import type { AuthedEnv } from "../env";
 import { translate } from "../i18n/messages";
 import { ApiError, badRequest, unavailable } from "../lib/errors";
-import { uuidv7 } from "../lib/uuid";
+import { UUID, uuidv7 } from "../lib/uuid";
 import { shardBinding, shardNames } from "../shards/config";
 import { directoryDb, readPlacement } from "../shards/directory";
 import type { MoveParams } from "../shards/move";
-import { type MoveRow, moves, tenants } from "../shards/schema";
+import { type MoveRow, moves, shardLoad, tenants } from "../shards/schema";
 import type { moveRoute, shardsRoute, tenantRoute } from "./routes";
 import type { Move } from "./schemas";
 
@@ -32,28 +32,75 @@ const isUniqueViolation = (err: unknown): boolean => {
   return false;
 };
 
+/** A page position in the shards listing: the last tenant id of the page, opaque to clients. */
+const encodeTenantCursor = (tenantId: string) => btoa(`t:${tenantId}`).replace(/=+$/, "");
+
+function decodeTenantCursor(cursor: string): string {
+  let decoded = "";
+  try {
+    decoded = atob(cursor);
+  } catch {
+    // answered below
+  }
+  const tenantId = decoded.startsWith("t:") ? decoded.slice(2) : "";
+  if (!UUID.test(tenantId)) throw badRequest([{ field: "cursor", message: "field_invalid" }]);
+  return tenantId.toLowerCase();
+}
+
+/** Ids per statement when counting a page's communications (D1 binds at most 100 parameters). */
+const COUNT_CHUNK = 90;
+
 export const listShards: RouteHandler<typeof shardsRoute, AuthedEnv> = async (c) => {
+  const q = c.req.valid("query");
+  const limit = q.limit ?? 100;
+  const after = q.cursor === undefined ? undefined : decodeTenantCursor(q.cursor);
   const names = shardNames(c.env);
-  const placed = await directoryDb(c.env, c.var.dbStats)
-    .select({ tenant_id: tenants.tenant_id, shard: tenants.shard })
-    .from(tenants)
-    .orderBy(tenants.tenant_id);
+  const directory = directoryDb(c.env, c.var.dbStats);
+  // A page of the directory in tenant id order (its primary key): limit + 1 says whether there is more.
+  const [placed, loads] = await directory.batch([
+    directory
+      .select({ tenant_id: tenants.tenant_id, shard: tenants.shard })
+      .from(tenants)
+      .where(after ? gt(tenants.tenant_id, after) : undefined)
+      .orderBy(tenants.tenant_id)
+      .limit(limit + 1),
+    directory.select().from(shardLoad),
+  ]);
+  const page = placed.slice(0, limit);
+  const load = new Map(loads.map((l) => [l.shard, l.tenants]));
   const shards = await Promise.all(
     names.map(async (name) => {
-      // An admin overview, not a tenant request: it reads every shard once.
-      const counts = await shardBinding(c.env, name)
-        .prepare("SELECT tenant_id, sum(n) AS n FROM communication_totals GROUP BY tenant_id")
-        .all<{ tenant_id: string; n: number }>();
-      const byTenant = new Map(counts.results.map((r) => [r.tenant_id, r.n]));
+      const here = page.filter((t) => t.shard === name).map((t) => t.tenant_id);
+      const byTenant = new Map<string, number>();
+      // An admin overview, not a tenant request: it reads this page's tenants' totals on every shard.
+      for (let i = 0; i < here.length; i += COUNT_CHUNK) {
+        const ids = here.slice(i, i + COUNT_CHUNK);
+        const counts = await shardBinding(c.env, name)
+          .prepare(
+            `SELECT tenant_id, sum(n) AS n FROM communication_totals WHERE tenant_id IN (${ids.map(() => "?").join(", ")}) GROUP BY tenant_id`,
+          )
+          .bind(...ids)
+          .all<{ tenant_id: string; n: number }>();
+        for (const r of counts.results) byTenant.set(r.tenant_id, r.n);
+      }
       return {
         name,
-        tenants: placed
-          .filter((t) => t.shard === name)
-          .map((t) => ({ tenant_id: t.tenant_id, communications: byTenant.get(t.tenant_id) ?? 0 })),
+        tenant_count: load.get(name) ?? 0,
+        tenants: here.map((tenant_id) => ({ tenant_id, communications: byTenant.get(tenant_id) ?? 0 })),
       };
     }),
   );
-  return c.json({ success: true as const, message: translate(c.var.lang, "shards_ok"), shards }, 200);
+  const last = placed.length > limit ? page.at(-1) : undefined;
+  return c.json(
+    {
+      success: true as const,
+      message: translate(c.var.lang, "shards_ok"),
+      limit,
+      next_cursor: last ? encodeTenantCursor(last.tenant_id) : null,
+      shards,
+    },
+    200,
+  );
 };
 
 async function latestMove(env: Env, tenantId: string, stats: AuthedEnv["Variables"]["dbStats"]) {

@@ -9,6 +9,7 @@ import {
   EXAMPLE_TENANT,
   MoveBody,
   MoveResponse,
+  ShardsQuery,
   ShardsResponse,
   TenantParams,
   TenantResponse,
@@ -32,14 +33,17 @@ export const shardsRoute = protectedRoute(systemAdminOnly, admin, {
   path: `${ADMIN_PATH}/shards`,
   operationId: "listShards",
   summary: "List shards",
-  description: "Every configured shard with its tenants and their communication counts. System administrators only.",
-  request: { query: LanguageQuery },
+  description:
+    "Every configured shard with its number of tenants, and a page of tenants (in tenant id order, across all shards) under the shard that holds each, with their communication counts. Follow `next_cursor` for the next page. System administrators only.",
+  request: { query: ShardsQuery },
   responses: {
-    200: json(ShardsResponse, "The shards.", {
+    200: json(ShardsResponse, "The shards, and a page of their tenants.", {
       shards: success("shards_ok", {
+        limit: 100,
+        next_cursor: null,
         shards: [
-          { name: "SHARD_0", tenants: [{ tenant_id: EXAMPLE_TENANT, communications: 1250 }] },
-          { name: "SHARD_1", tenants: [] },
+          { name: "SHARD_0", tenant_count: 1, tenants: [{ tenant_id: EXAMPLE_TENANT, communications: 1250 }] },
+          { name: "SHARD_1", tenant_count: 0, tenants: [] },
         ],
       }),
     }),

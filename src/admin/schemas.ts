@@ -1,11 +1,10 @@
 /** Shapes of the admin routes (scaling.md, "Moving a tenant"): validation, types and OpenAPI from one place. */
 import { z } from "@hono/zod-openapi";
-import { count, id, successEnvelope, timestamp, uuid } from "../communications/schemas";
+import { count, id, LanguageQuery, successEnvelope, timestamp, uuid } from "../communications/schemas";
 import { MOVE_STATUSES } from "../shards/schema";
 
 /** Bounds of the shards listing, declared in the document (OWASP API4: every array has maxItems). */
 const MAX_SHARDS = 100;
-const MAX_TENANTS_PER_SHARD = 1_000_000;
 
 export const EXAMPLE_TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 
@@ -50,11 +49,47 @@ export const TenantResponse = successEnvelope("TenantPlacement", {
 
 export const MoveResponse = successEnvelope("TenantMoveStarted", { move: Move });
 
+/** Tenants per page of the shards listing. */
+export const MAX_SHARDS_PAGE = 1000;
+const MAX_SHARDS_CURSOR = 64;
+
+export const ShardsQuery = LanguageQuery.extend({
+  limit: z
+    .preprocess(
+      (v) => (v === "" ? undefined : typeof v === "string" && /^\d{1,10}$/.test(v) ? Number(v) : v),
+      z.number().int().min(1).max(MAX_SHARDS_PAGE).optional(),
+    )
+    .openapi({
+      param: { name: "limit", in: "query", allowEmptyValue: true },
+      type: "integer",
+      format: "int32",
+      minimum: 1,
+      maximum: MAX_SHARDS_PAGE,
+      default: 100,
+      description: `Tenants per page (1-${MAX_SHARDS_PAGE}, default 100), in tenant id order across all shards.`,
+    }),
+  cursor: z
+    .preprocess((v) => (v === "" ? undefined : v), z.string().max(MAX_SHARDS_CURSOR).optional())
+    .openapi({
+      param: { name: "cursor", in: "query", allowEmptyValue: true },
+      type: "string",
+      maxLength: MAX_SHARDS_CURSOR,
+      description: "Opaque `next_cursor` of a previous page.",
+    }),
+});
+
 export const ShardsResponse = successEnvelope("Shards", {
+  limit: count(),
+  next_cursor: z
+    .string()
+    .max(MAX_SHARDS_CURSOR)
+    .nullable()
+    .openapi({ description: "Pass as `cursor` for the next page of tenants; null on the last page." }),
   shards: z
     .array(
       z.object({
         name: shardName,
+        tenant_count: count().openapi({ description: "Tenants placed on this shard (all pages)." }),
         tenants: z
           .array(
             z.object({
@@ -62,8 +97,8 @@ export const ShardsResponse = successEnvelope("Shards", {
               communications: count().openapi({ description: "The tenant's communications on this shard." }),
             }),
           )
-          // Declared for clients and linters; a shard holds far fewer tenants.
-          .max(MAX_TENANTS_PER_SHARD),
+          .max(MAX_SHARDS_PAGE)
+          .openapi({ description: "This page's tenants that live on this shard." }),
       }),
     )
     .max(MAX_SHARDS),

@@ -5,20 +5,26 @@
  * per line with its `events`). A day is archived whole, once all of it is
  * older than the cutoff.
  *
- * Order of a day: read its rows, merge them with what the object already
- * holds (a run cut short after deleting part of a day loses nothing), write
- * the object with its SHA-256 (R2 refuses a body that does not match), read
- * it back and check every id is in it, and only then delete the rows. The
- * shard's delete trigger keeps communication_totals right.
+ * Order of a day, streamed (memory holds one D1 page and one R2 part,
+ * whatever the size of the day): read its rows page by page, merge them by
+ * id with what the object already holds (a run cut short after deleting part
+ * of a day loses nothing), write the object as it goes (one put with its
+ * SHA-256 when it fits in one part, else an R2 multipart upload), read it
+ * back and check its SHA-256 is that of the bytes written, and only then
+ * delete the rows. The shard's delete trigger keeps communication_totals right.
  *
- * A tenant with a move under way is skipped until the move ends.
+ * A tenant with a move under way is skipped until the move ends; one whose
+ * move starts during the run has its delete refused by the move's fence, and
+ * is skipped too (the day stays in D1, and is not counted as archived).
  */
-import { and, asc, eq, gt, gte, inArray, lt, notInArray } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, lt, lte, notInArray } from "drizzle-orm";
 import type { Communication } from "../communications/schemas";
 import { toCommunication } from "../communications/store";
 import { config } from "../config";
 import { createDb, type Database, type DbStats, d1Fields, newDbStats } from "../db/client";
 import { communicationEvents, communications, communicationTotals } from "../db/schema";
+import { toApiError } from "../lib/error-handler";
+import { TenantFrozenError } from "../lib/errors";
 import { log } from "../lib/logger";
 import { hex, uuidv7Floor, uuidv7Time } from "../lib/uuid";
 import { shardBinding, shardNames } from "../shards/config";
@@ -37,15 +43,18 @@ type ArchivedEvent = Omit<typeof communicationEvents.$inferSelect, "tenant_id">;
 
 export const archiveKey = (tenantId: string, day: string) => `${tenantId}/${day}.ndjson`;
 
-const sha256Hex = async (text: string) =>
-  hex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
-
 const chunks = <T>(items: T[], size: number) =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
-/** The day's communications with their events, oldest first. */
-async function readDay(db: Database, tenantId: string, dayStart: number): Promise<ArchivedCommunication[]> {
-  const out: ArchivedCommunication[] = [];
+/** One NDJSON line of an archived day, with its communication's id. */
+type Line = { id: string; text: string };
+
+/**
+ * The day's communications with their events, oldest first, one NDJSON line
+ * each, a page of PAGE_ROWS at a time: memory holds one page, whatever the
+ * size of the day.
+ */
+async function* dayLines(db: Database, tenantId: string, dayStart: number): AsyncGenerator<Line> {
   const end = uuidv7Floor(dayStart + DAY_MS);
   let after: string | undefined;
   for (;;) {
@@ -61,7 +70,7 @@ async function readDay(db: Database, tenantId: string, dayStart: number): Promis
       )
       .orderBy(asc(communications.id))
       .limit(PAGE_ROWS);
-    if (rows.length === 0) break;
+    if (rows.length === 0) return;
     const events = new Map<string, ArchivedEvent[]>();
     for (const ids of chunks(
       rows.map((r) => r.id),
@@ -78,66 +87,206 @@ async function readDay(db: Database, tenantId: string, dayStart: number): Promis
         events.set(event.communication_id, list);
       }
     }
-    for (const row of rows) out.push({ ...toCommunication(row), events: events.get(row.id) ?? [] });
-    if (rows.length < PAGE_ROWS) break;
+    for (const row of rows) {
+      const line: ArchivedCommunication = { ...toCommunication(row), events: events.get(row.id) ?? [] };
+      yield { id: row.id, text: JSON.stringify(line) };
+    }
+    if (rows.length < PAGE_ROWS) return;
     after = rows.at(-1)?.id as string;
   }
-  return out;
 }
 
-/** Archives one tenant-day and deletes it from the shard; returns how many communications went. */
-export async function archiveDay(env: Env, db: Database, tenantId: string, dayStart: number): Promise<number> {
-  const day = new Date(dayStart).toISOString().slice(0, 10);
-  const key = archiveKey(tenantId, day);
-  const rows = await readDay(db, tenantId, dayStart);
-  if (rows.length === 0) return 0;
+/** The lines of an archived day already in R2 (sorted by id, as written), streamed. */
+async function* objectLines(body: ReadableStream<Uint8Array>): AsyncGenerator<Line> {
+  let rest = "";
+  const lines = function* (text: string) {
+    for (const line of text.split("\n")) if (line) yield { id: (JSON.parse(line) as { id: string }).id, text: line };
+  };
+  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
+    const text = rest + chunk;
+    const cut = text.lastIndexOf("\n");
+    rest = cut < 0 ? text : text.slice(cut + 1);
+    if (cut >= 0) yield* lines(text.slice(0, cut));
+  }
+  yield* lines(rest);
+}
 
-  const merged = new Map<string, ArchivedCommunication>();
-  const existing = await env.ARCHIVE.get(key);
-  if (existing) {
-    for (const line of (await existing.text()).split("\n")) {
-      if (line) {
-        const item = JSON.parse(line) as ArchivedCommunication;
-        merged.set(item.id, item);
-      }
+/** Two id-ordered line streams merged by id; for an id in both, `preferred`'s line. */
+async function* mergeById(preferred: AsyncGenerator<Line>, other: AsyncGenerator<Line>): AsyncGenerator<Line> {
+  let a = await preferred.next();
+  let b = await other.next();
+  while (!a.done || !b.done) {
+    if (b.done || (!a.done && a.value.id <= b.value.id)) {
+      if (!b.done && !a.done && a.value.id === b.value.id) b = await other.next();
+      yield (a as IteratorYieldResult<Line>).value;
+      a = await preferred.next();
+    } else {
+      yield b.value;
+      b = await other.next();
     }
   }
-  for (const row of rows) merged.set(row.id, row);
-  const body = `${[...merged.values()]
-    .sort((a, b) => (a.id < b.id ? -1 : 1))
-    .map((r) => JSON.stringify(r))
-    .join("\n")}\n`;
-  const sha256 = await sha256Hex(body);
-  await env.ARCHIVE.put(key, body, {
-    sha256,
-    httpMetadata: { contentType: "application/x-ndjson" },
-    customMetadata: { communications: String(merged.size) },
-  });
+}
 
-  // Verified before anything is deleted: the stored bytes, and every id we are about to delete.
-  const stored = await env.ARCHIVE.get(key);
-  const text = stored ? await stored.text() : "";
-  if ((await sha256Hex(text)) !== sha256) throw new Error(`archive ${key}: read-back checksum differs`);
-  const storedIds = new Set(
-    text
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { id: string }).id),
-  );
-  if (!rows.every((r) => storedIds.has(r.id))) throw new Error(`archive ${key}: a communication is missing`);
+/**
+ * R2's multipart parts: every part but the last the same size, at least
+ * 5 MiB. A day that fits in one part is one put (with its SHA-256, which R2
+ * checks), as before; a larger one is uploaded part by part as it is read,
+ * so memory holds one part and one D1 page, never the day.
+ */
+export const ARCHIVE_PART_BYTES = 5 * 1024 * 1024;
 
-  for (const ids of chunks(
-    rows.map((r) => r.id),
-    DELETE_CHUNK,
-  )) {
+/** Writes an object from a stream of text, in constant memory; `finish` returns its SHA-256. */
+class ArchiveWriter {
+  private buffered: Uint8Array[] = [];
+  private size = 0;
+  private upload?: R2MultipartUpload;
+  private readonly parts: R2UploadedPart[] = [];
+  private readonly digest = new crypto.DigestStream("SHA-256");
+  private readonly hashing = this.digest.getWriter();
+  private readonly encoder = new TextEncoder();
+
+  constructor(
+    private readonly bucket: R2Bucket,
+    private readonly key: string,
+  ) {}
+
+  async write(text: string) {
+    const bytes = this.encoder.encode(text);
+    await this.hashing.write(bytes);
+    this.buffered.push(bytes);
+    this.size += bytes.byteLength;
+    while (this.size >= ARCHIVE_PART_BYTES) await this.uploadPart(this.take(ARCHIVE_PART_BYTES));
+  }
+
+  /** The first `n` buffered bytes, as one part. */
+  private take(n: number): Uint8Array {
+    const part = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const head = this.buffered[0] as Uint8Array;
+      const used = Math.min(head.byteLength, n - filled);
+      part.set(head.subarray(0, used), filled);
+      filled += used;
+      if (used === head.byteLength) this.buffered.shift();
+      else this.buffered[0] = head.subarray(used);
+    }
+    this.size -= n;
+    return part;
+  }
+
+  private async uploadPart(part: Uint8Array) {
+    this.upload ??= await this.bucket.createMultipartUpload(this.key, {
+      httpMetadata: { contentType: "application/x-ndjson" },
+    });
+    this.parts.push(await this.upload.uploadPart(this.parts.length + 1, part));
+  }
+
+  /** Stores what was written; returns its SHA-256 (hex). */
+  async finish(lines: number): Promise<string> {
+    await this.hashing.close();
+    const sha256 = hex(new Uint8Array(await this.digest.digest));
+    const rest = this.take(this.size);
+    if (!this.upload) {
+      await this.bucket.put(this.key, rest, {
+        sha256,
+        httpMetadata: { contentType: "application/x-ndjson" },
+        customMetadata: { communications: String(lines) },
+      });
+      return sha256;
+    }
+    try {
+      if (rest.byteLength > 0) await this.uploadPart(rest);
+      await this.upload.complete(this.parts);
+    } catch (err) {
+      await this.upload.abort().catch(() => undefined);
+      throw err;
+    }
+    return sha256;
+  }
+}
+
+/** SHA-256 (hex) of a stored object, read as a stream. */
+async function storedSha256(bucket: R2Bucket, key: string): Promise<string | undefined> {
+  const object = await bucket.get(key);
+  if (!object) return undefined;
+  const digest = new crypto.DigestStream("SHA-256");
+  await object.body.pipeTo(digest);
+  return hex(new Uint8Array(await digest.digest));
+}
+
+/**
+ * Deletes the tenant's communications of the day up to `lastId` (the last one
+ * archived) with their events, DELETE_CHUNK at a time; the shard's delete
+ * trigger keeps communication_totals right. Returns how many went.
+ */
+async function deleteArchived(db: Database, tenantId: string, dayStart: number, lastId: string) {
+  let deleted = 0;
+  for (;;) {
+    const ids = (
+      await db
+        .select({ id: communications.id })
+        .from(communications)
+        .where(
+          and(
+            eq(communications.tenant_id, tenantId),
+            gte(communications.id, uuidv7Floor(dayStart)),
+            lte(communications.id, lastId),
+          ),
+        )
+        .orderBy(asc(communications.id))
+        .limit(DELETE_CHUNK)
+    ).map((r) => r.id);
+    if (ids.length === 0) return deleted;
     await db.batch([
       db
         .delete(communicationEvents)
         .where(and(eq(communicationEvents.tenant_id, tenantId), inArray(communicationEvents.communication_id, ids))),
       db.delete(communications).where(and(eq(communications.tenant_id, tenantId), inArray(communications.id, ids))),
     ]);
+    deleted += ids.length;
   }
-  return rows.length;
+}
+
+/**
+ * Archives one tenant-day and deletes it from the shard; returns how many
+ * communications went. Streams: the day's rows, merged by id with the lines
+ * an earlier run that stopped part way already archived, are written to R2
+ * as they are read (ArchiveWriter); the stored object's SHA-256 is checked
+ * against what was written before any row is deleted, then the rows archived
+ * are deleted page by page. Memory holds one D1 page and one R2 part.
+ */
+export async function archiveDay(env: Env, db: Database, tenantId: string, dayStart: number): Promise<number> {
+  const day = new Date(dayStart).toISOString().slice(0, 10);
+  const key = archiveKey(tenantId, day);
+  const rows = dayLines(db, tenantId, dayStart);
+  const first = await rows.next();
+  if (first.done) return 0;
+  // The rows read from D1: how many, and the last id (every one of them is at or before it).
+  let fromD1 = 0;
+  let lastId = first.value.id;
+  const counted = (async function* () {
+    for (let next: IteratorResult<Line> = first; !next.done; next = await rows.next()) {
+      fromD1++;
+      lastId = next.value.id;
+      yield next.value;
+    }
+  })();
+
+  const existing = await env.ARCHIVE.get(key);
+  const lines = existing ? mergeById(counted, objectLines(existing.body)) : counted;
+  const writer = new ArchiveWriter(env.ARCHIVE, key);
+  let written = 0;
+  for await (const line of lines) {
+    await writer.write(`${line.text}\n`);
+    written++;
+  }
+  const sha256 = await writer.finish(written);
+
+  // Verified before anything is deleted: the stored bytes are the bytes
+  // written, which hold every row read (a merge never drops a D1 line).
+  if ((await storedSha256(env.ARCHIVE, key)) !== sha256) throw new Error(`archive ${key}: read-back checksum differs`);
+  await deleteArchived(db, tenantId, dayStart, lastId);
+  return fromD1;
 }
 
 /** One run of the retention job over every shard. */
@@ -178,7 +327,16 @@ export async function archiveExpired(env: Env, now = Date.now()) {
           .limit(1);
         if (!oldest) break;
         const dayStart = Math.floor(uuidv7Time(oldest.id) / DAY_MS) * DAY_MS;
-        archived += await archiveDay(env, db, tenantId, dayStart);
+        try {
+          archived += await archiveDay(env, db, tenantId, dayStart);
+        } catch (err) {
+          // A move of this tenant began after `moving` was read: its fence
+          // refused the delete. The day stays in D1 (the archive written so
+          // far is merged by a later run, on whichever shard then holds it).
+          if (!(toApiError(err) instanceof TenantFrozenError)) throw err;
+          log.warn("retention: tenant being moved, skipped", { tenant_id: tenantId, shard });
+          break;
+        }
         daysArchived++;
         budget--;
       }

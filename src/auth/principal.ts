@@ -3,7 +3,7 @@
  * permission vocabulary of contract.md ("Who may do what").
  */
 import { z } from "zod";
-import { lowerCaseUuid } from "../lib/uuid";
+import { lowerCaseUuid, NIL_UUID } from "../lib/uuid";
 
 export const PERMISSIONS = {
   viewTenant: "view:tenant",
@@ -50,5 +50,9 @@ export const canReadTenant = (p: Principal) =>
 /** Creates communications and applies provider status updates. */
 export const canManage = (p: Principal) => p.isSystemAdmin || p.permissions.has(PERMISSIONS.manageOperations);
 
-/** A customer: no role and no admin permission. Reads only their own communications. */
-export const isCustomer = (p: Principal) => !canReadTenant(p) && p.role === null;
+/**
+ * A customer: no role and no admin permission. Reads only their own
+ * communications. The nil UUID is nobody's customer id (it marks inbound
+ * messages from unknown senders): a token naming it is no customer's.
+ */
+export const isCustomer = (p: Principal) => !canReadTenant(p) && p.role === null && p.customerId !== NIL_UUID;

@@ -8,7 +8,7 @@ import type { AuthedEnv } from "../env";
 import { publish } from "../events/publish";
 import { type MessageKey, translate } from "../i18n/messages";
 import { ApiError, badRequest, notFound, unavailable } from "../lib/errors";
-import { type Access, tenantDb } from "../shards/tenant-db";
+import { type Access, onTenantShard, tenantDb } from "../shards/tenant-db";
 import { outboxFor } from "../subscriptions/outbox";
 import { queuePendingEvents } from "../webhooks/pending";
 import { manageScope, readScope } from "./access";
@@ -29,6 +29,18 @@ const storeFor = async (c: Context<AuthedEnv>, scope: Scope, access: Access) => 
   const db = await tenantDb(c, scope.tenantId, access);
   return new CommunicationStore(db, scope, outboxFor(c.var.shard?.subscriptions ?? 0));
 };
+
+/**
+ * A write through the store, on the tenant's shard; run again on the new
+ * shard if a tenant move switched under this isolate's cached placement
+ * (src/shards/tenant-db.ts). The store gets the outbox as storeFor's does,
+ * from the placement it runs on. Returns the store that committed, for its events.
+ */
+const writeWith = <T>(c: Context<AuthedEnv>, scope: Scope, work: (store: CommunicationStore) => Promise<T>) =>
+  onTenantShard(c, scope.tenantId, "write", async (db) => {
+    const store = new CommunicationStore(db, scope, outboxFor(c.var.shard?.subscriptions ?? 0));
+    return { store, result: await work(store) };
+  });
 
 /** Provider clocks drift; an event more than this far in the future is refused. */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
@@ -67,13 +79,14 @@ export const list: RouteHandler<typeof listRoute, AuthedEnv> = async (c) => {
 
 export const create: RouteHandler<typeof createCommunicationRoute, AuthedEnv> = async (c) => {
   const principal = c.var.principal;
-  const store = await storeFor(c, manageScope(principal, c.req.valid("query")), "write");
+  const scope = manageScope(principal, c.req.valid("query"));
   const body = c.req.valid("json");
   if (body.provider_message_id && !body.provider) {
     throw badRequest([{ field: "provider", message: "field_required" }]);
   }
   const key = c.req.valid("header")["idempotency-key"];
-  const result = await store.create(body, principal.userId, key ? await idempotencyKey(key, body) : undefined);
+  const idempotency = key ? await idempotencyKey(key, body) : undefined;
+  const { store, result } = await writeWith(c, scope, (s) => s.create(body, principal.userId, idempotency));
   publish(c.env, (p) => c.executionCtx.waitUntil(p), store.committed);
   if (result.outcome === "key_conflict") throw new ApiError(409, "idempotency_conflict");
   if (result.outcome === "provider_conflict") throw new ApiError(409, "provider_message_conflict");
@@ -101,8 +114,8 @@ export const updateStatus: RouteHandler<typeof updateStatusRoute, AuthedEnv> = a
   if (Date.parse(body.occurred_at) > Date.now() + MAX_CLOCK_SKEW_MS) {
     throw badRequest([{ field: "occurred_at", message: "field_in_future" }]);
   }
-  const store = await storeFor(c, manageScope(c.var.principal, c.req.valid("query")), "write");
-  const result = await store.updateStatus(id, body);
+  const scope = manageScope(c.var.principal, c.req.valid("query"));
+  const { store, result } = await writeWith(c, scope, (s) => s.updateStatus(id, body));
   publish(c.env, (p) => c.executionCtx.waitUntil(p), store.committed);
   if (!result) throw notFound();
   return c.json(

@@ -6,10 +6,10 @@
  * replay (the original communication is returned); with another body it is
  * a conflict. An expired key may be reused.
  */
-import { and, eq, lte, type Placeholder } from "drizzle-orm";
+import { and, eq, lte, notInArray, type Placeholder } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { compiled } from "../db/compiled";
-import { idempotencyKeys, type JsonObject } from "../db/schema";
+import { idempotencyKeys, type JsonObject, tenantFences } from "../db/schema";
 import { hex } from "../lib/uuid";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -106,11 +106,21 @@ export async function readKey(db: Database, tenantId: string, key: string) {
   return existing;
 }
 
-/** Deletes idempotency records past their 24 hours (scheduled handler). */
+/**
+ * Deletes idempotency records past their 24 hours (scheduled handler), of
+ * every tenant of the shard but one being moved off it: the move's fence
+ * would refuse the whole statement, and the move drops that tenant's
+ * expired keys itself (src/shards/move.ts). Returns how many went.
+ */
 export async function purgeExpiredKeys(db: Database, now = Date.now()) {
   const result = await db
     .delete(idempotencyKeys)
-    .where(lte(idempotencyKeys.expires_at, iso(now)))
+    .where(
+      and(
+        lte(idempotencyKeys.expires_at, iso(now)),
+        notInArray(idempotencyKeys.tenant_id, db.select({ tenant_id: tenantFences.tenant_id }).from(tenantFences)),
+      ),
+    )
     .run();
   return result.meta.changes ?? 0;
 }

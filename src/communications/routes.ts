@@ -22,7 +22,9 @@ import {
   CreateBody,
   EventsResponse,
   EXAMPLE_COMMUNICATION,
+  EXAMPLE_CREATE,
   EXAMPLE_EVENT,
+  EXAMPLE_SENDGRID_CREATE,
   IdempotencyHeaders,
   IdParams,
   ItemResponse,
@@ -73,7 +75,21 @@ export const createCommunicationRoute = protectedRoute(
     request: {
       query: CommonQuery,
       headers: IdempotencyHeaders,
-      body: { required: true, content: { "application/json": { schema: CreateBody } } },
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: CreateBody,
+            examples: {
+              sms: { summary: "An SMS sent through Twilio", value: EXAMPLE_CREATE },
+              email: {
+                summary: "An email sent through SendGrid, with its X-Message-Id",
+                value: EXAMPLE_SENDGRID_CREATE,
+              },
+            },
+          },
+        },
+      },
     },
     responses: {
       201: json(

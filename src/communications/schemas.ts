@@ -8,14 +8,14 @@ import { z } from "@hono/zod-openapi";
 import { COMMUNICATION_TYPES, DIRECTIONS, STATUSES } from "../db/schema";
 import { LANGUAGES } from "../i18n/messages";
 import { MAX_FIELD_ERRORS, MAX_FIELD_LENGTH, MAX_MESSAGE_LENGTH } from "../lib/errors";
-import { lowerCaseUuid } from "../lib/uuid";
+import { lowerCaseUuid, NIL_UUID } from "../lib/uuid";
 
 const EXAMPLE_ID = "0195f3c2-6d1e-7b4a-9c3e-1a2b3c4d5e6f";
 const EXAMPLE_TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 const EXAMPLE_CUSTOMER = "3b2a1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d";
 const EXAMPLE_DELIVERY = "8e7d6c5b-4a39-4281-9f0e-d1c2b3a4f5e6";
 /** The seed's example body, with real ids: the create example and the returned example share it. */
-const EXAMPLE_CREATE = {
+export const EXAMPLE_CREATE = {
   customer_id: EXAMPLE_CUSTOMER,
   delivery_id: EXAMPLE_DELIVERY,
   type: "sms",
@@ -30,6 +30,17 @@ const EXAMPLE_CREATE = {
   },
   provider: "twilio",
   provider_message_id: "SM0123456789abcdef0123456789abcdef",
+} as const;
+
+/** An email sent through SendGrid, logged with the send's X-Message-Id (a realistic one). */
+export const EXAMPLE_SENDGRID_CREATE = {
+  customer_id: EXAMPLE_CUSTOMER,
+  delivery_id: EXAMPLE_DELIVERY,
+  type: "email",
+  content: "Your delivery #1234 has been delivered.",
+  communication_details: { recipient: { email: "john.doe@example.com", name: "John Doe" } },
+  provider: "sendgrid",
+  provider_message_id: "LRzXl66cTQ6PN6-DpxwDOw",
 } as const;
 
 /** Parameters that are present but empty (`customer_id=`) mean "not given". */
@@ -253,10 +264,18 @@ export const CommunicationDetails = z
     },
   });
 
+/** A customer's id: a UUID, never the nil UUID (reserved for inbound messages from unknown senders). */
+export const CustomerId = uuid()
+  .refine((v) => v !== NIL_UUID, { params: { key: "field_customer_reserved" } })
+  .openapi({
+    description:
+      "The customer's id. Not the nil UUID 00000000-0000-0000-0000-000000000000, which marks inbound messages from unknown senders.",
+  });
+
 /** Body of POST. Unknown top-level keys (including server-owned ones) are rejected. */
 export const CreateBody = z
   .strictObject({
-    customer_id: uuid(),
+    customer_id: CustomerId,
     delivery_id: uuid().nullish(),
     type: CommunicationType,
     direction: Direction.default("outbound"),
@@ -266,7 +285,7 @@ export const CreateBody = z
     provider: ProviderName.nullish(),
     provider_message_id: ProviderMessageId.nullish().openapi({
       description:
-        "The provider's id of this message (Twilio MessageSid/CallSid, SendGrid X-Message-Id); requires `provider`. Unique per tenant and provider: a second create with the same pair is a 409.",
+        "The provider's id of this message; requires `provider`. Twilio: the MessageSid or CallSid (`SM0123456789abcdef0123456789abcdef`). SendGrid: the send's `X-Message-Id` (`LRzXl66cTQ6PN6-DpxwDOw`) or an event's full `sg_message_id` (`LRzXl66cTQ6PN6-DpxwDOw.filterdrecv-5645d9c87f-6r9lz-1-62E6B2E5-45.0`, one per recipient); events match either way. Unique per tenant and provider: a second create with the same pair is a 409.",
     }),
   })
   .openapi("CreateCommunication", { example: EXAMPLE_CREATE });

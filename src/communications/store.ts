@@ -52,6 +52,7 @@ import {
 import { type ChangeEvent, createdEvent, statusChangedEvent } from "../events/event";
 import type { EventRecorder } from "../events/recorder";
 import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/uuid";
+import { providerIdMatch } from "../webhooks/provider-ids";
 import { listIndex } from "./access-path";
 import { claimKey, type IdempotencyKey, isKeyConflict, readKey } from "./idempotency";
 import {
@@ -449,6 +450,29 @@ export class CommunicationStore {
   }
 
   /**
+   * Whether events were kept for this new communication before it existed:
+   * the exact id (compiled once per isolate), or for SendGrid either way of
+   * naming the message (src/webhooks/provider-ids.ts).
+   */
+  private pendingLookup(row: CommunicationRow): D1PreparedStatement {
+    if (row.provider !== "sendgrid") return findPendingEvents(this.db, row);
+    const query = this.db
+      .select({ one: sql<number>`1` })
+      .from(pendingProviderEvents)
+      .where(
+        and(
+          eq(pendingProviderEvents.tenant_id, row.tenant_id),
+          inArray(pendingProviderEvents.provider, [row.provider, "*"]),
+          providerIdMatch(pendingProviderEvents.provider_message_id, row.provider, row.provider_message_id as string)
+            .condition,
+        ),
+      )
+      .limit(1)
+      .toSQL();
+    return this.db.$client.prepare(query.sql).bind(...query.params);
+  }
+
+  /**
    * Inserts one communication. With an idempotency key, the key record is
    * written in the same batch (one transaction): both exist or neither. The
    * statements are rendered once per isolate (src/db/compiled.ts).
@@ -486,7 +510,7 @@ export class CommunicationStore {
       ...(idempotency ? claimKey(this.db, this.scope.tenantId, idempotency, communication, now) : []),
       insertCommunication(this.db, row),
       ...(adopt ? [adoptUnattributed(this.db, row)] : []),
-      ...(lookup ? [findPendingEvents(this.db, row)] : []),
+      ...(lookup ? [this.pendingLookup(row)] : []),
       ...recorded,
     ];
     try {

@@ -13,7 +13,7 @@
  * @see https://developers.cloudflare.com/d1/best-practices/retry-queries/
  */
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
-import { tenantFrozen, unavailable } from "../lib/errors";
+import { fenceRefused, unavailable } from "../lib/errors";
 
 export interface DbStats {
   queries: number;
@@ -94,7 +94,7 @@ async function withRetry<T>(sqlText: () => string, isRead: boolean, run: () => P
         await sleep(25 * 4 ** (attempt - 1) * (0.5 + Math.random()));
         continue;
       }
-      if (matches(err, FROZEN)) throw tenantFrozen(err);
+      if (matches(err, FROZEN)) throw fenceRefused(err);
       throw matches(err, UNAVAILABLE) ? unavailable(err) : new QueryError(sqlText(), err);
     }
   }

@@ -5,6 +5,7 @@
  * which are also the API's snake_case field names, so rows need no renaming.
  */
 import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { NIL_UUID } from "../lib/uuid";
 
 export const COMMUNICATION_TYPES = ["sms", "email", "push_notification", "call"] as const;
 export const DIRECTIONS = ["outbound", "inbound"] as const;
@@ -34,8 +35,8 @@ export const LOOKUP_INDEXES = {
   unattributed: "communications_unattributed",
 } as const;
 
-/** customer_id of an inbound message no communication of the tenant could attribute (README). */
-export const UNATTRIBUTED_CUSTOMER = "00000000-0000-0000-0000-000000000000";
+/** customer_id of an inbound message no communication of the tenant could attribute (README): the nil UUID. */
+export const UNATTRIBUTED_CUSTOMER = NIL_UUID;
 
 export const PROVIDERS = ["twilio", "sendgrid", "standard"] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -113,8 +114,8 @@ export const tenantFences = sqliteTable(
     tenant_id: text("tenant_id").notNull(),
     move_id: text("move_id").notNull(),
     created_at: text("created_at").notNull(),
-    /** Set by the move before it deletes the source's rows: deletes pass the fence, nothing else does (0006). */
-    draining: integer("draining", { mode: "boolean" }).notNull(),
+    /** 1 only inside the move's own delete batch (migrations/0005_fence_deletes.sql). */
+    releasing: integer("releasing").notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenant_id] })],
 );

@@ -90,6 +90,9 @@ const en = {
   field_replay_too_old: "{field} must be within the last {days} days",
   field_until_before_since: "{field} must be later than since",
   field_nothing_to_update: "{field} must contain at least one of: {values}",
+  // Provider webhooks and unattributed messages (issue 16)
+  unmatched_ok: "Unmatched provider events retrieved successfully",
+  field_customer_reserved: "{field} cannot be the nil UUID: it marks inbound messages from unknown senders",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -177,6 +180,10 @@ const ar: Catalogue = {
   field_replay_too_old: "يجب أن يكون الحقل {field} ضمن آخر {days} أيام",
   field_until_before_since: "يجب أن يكون الحقل {field} بعد since",
   field_nothing_to_update: "يجب أن يحتوي الحقل {field} على واحد على الأقل من: {values}",
+  // Provider webhooks and unattributed messages (issue 16)
+  unmatched_ok: "تم جلب أحداث المزوّدين غير المطابقة بنجاح",
+  field_customer_reserved:
+    "لا يمكن أن يكون الحقل {field} هو المعرّف الصفري (nil UUID): فهو يميّز الرسائل الواردة من مرسلين مجهولين",
 };
 
 const ku: Catalogue = {
@@ -261,6 +268,10 @@ const ku: Catalogue = {
   field_replay_too_old: "{field} دەبێت لە ماوەی {days} ڕۆژی ڕابردوودا بێت",
   field_until_before_since: "{field} دەبێت دوای since بێت",
   field_nothing_to_update: "{field} دەبێت لانیکەم یەکێک لەمانەی تێدابێت: {values}",
+  // Provider webhooks and unattributed messages (issue 16)
+  unmatched_ok: "ڕووداوە نەگونجاوەکانی دابینکەران بە سەرکەوتوویی وەرگیران",
+  field_customer_reserved:
+    "خانەی {field} ناتوانێت UUIDی سفر (nil UUID) بێت: ئەوە نیشانەی نامە هاتووەکانی نێرەرانی نەناسراوە",
 };
 
 const fa: Catalogue = {
@@ -345,6 +356,10 @@ const fa: Catalogue = {
   field_replay_too_old: "فیلد {field} باید در {days} روز گذشته باشد",
   field_until_before_since: "فیلد {field} باید پس از since باشد",
   field_nothing_to_update: "فیلد {field} باید دست‌کم یکی از این موارد را داشته باشد: {values}",
+  // Provider webhooks and unattributed messages (issue 16)
+  unmatched_ok: "رویدادهای تطبیق‌نیافته ارائه‌دهندگان با موفقیت دریافت شد",
+  field_customer_reserved:
+    "فیلد {field} نمی‌تواند UUID تهی (nil UUID) باشد: این شناسه پیام‌های ورودی از فرستندگان ناشناس را مشخص می‌کند",
 };
 
 export const LANGUAGES = ["en", "ar", "ku", "fa"] as const;
@@ -353,6 +368,9 @@ export type Language = (typeof LANGUAGES)[number];
 export const catalogue: Record<Language, Catalogue> = { en, ar, ku, fa };
 
 export type MessageParams = Record<string, string | number>;
+
+/** Whether `key` names a message of the catalogue (a refinement's params.key, src/lib/validation.ts). */
+export const isMessageKey = (key: string): key is MessageKey => Object.hasOwn(en, key);
 
 export function translate(lang: Language, key: MessageKey, params?: MessageParams): string {
   const template = catalogue[lang][key];

@@ -9,7 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { QueryError } from "../db/client";
 import type { AppEnv } from "../env";
 import { translate } from "../i18n/messages";
-import { ApiError, MAX_FIELD_ERRORS, MAX_FIELD_LENGTH } from "./errors";
+import { ApiError, MAX_FIELD_ERRORS, MAX_FIELD_LENGTH, TenantFrozenError } from "./errors";
 import { log } from "./logger";
 
 /** Hono's own exceptions (body limit, JSON parsing, media type gate) mapped to our codes. */
@@ -41,6 +41,38 @@ export function toApiError(err: unknown): ApiError {
   return new ApiError(500, "internal_error", { cause: err });
 }
 
+/** Whether `err` is a write the move's fence refused (the request's placement may be stale). */
+export const isFenceRefusal = (err: unknown): boolean => {
+  const apiError = toApiError(err);
+  return apiError instanceof TenantFrozenError && apiError.fenced;
+};
+
+/**
+ * What a log line may say about an error where no SQL should be logged
+ * either (the queue consumer): the classes along its cause chain, its code,
+ * and SQLite's result code when the driver names one. Never a message: a
+ * driver's message can hold bound values (customer content).
+ */
+export function errorKind(err: unknown): { error_class: string; error_code: string; sqlite_code?: string } {
+  const classes: string[] = [];
+  let sqlite: string | undefined;
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    if (!(e instanceof Error)) {
+      classes.push(typeof e);
+      break;
+    }
+    // DrizzleQueryError does not name itself; its query and params tell it apart.
+    classes.push("query" in e && "params" in e && e.name === "Error" ? "DrizzleQueryError" : e.name);
+    sqlite ??= /\bSQLITE_[A-Z_]+\b/.exec(e.message)?.[0];
+    e = e.cause;
+  }
+  return {
+    error_class: classes.join(" < "),
+    error_code: toApiError(err).code,
+    ...(sqlite ? { sqlite_code: sqlite } : {}),
+  };
+}
+
 /**
  * What the log line says about a cause. A DrizzleQueryError's message holds
  * the query's bound parameters (message content, phone numbers, emails):
@@ -63,7 +95,11 @@ function describeCause(cause: unknown): { error: string; query?: string; stack?:
 
 export function errorResponse(err: unknown, c: Context<AppEnv>): Response {
   const apiError = toApiError(err);
-  if (apiError.status >= 500) {
+  if (apiError instanceof TenantFrozenError) {
+    // An expected state during a tenant move: a warning, without a stack or the driver's text.
+    c.set("expectedUnavailable", true);
+    log.warn("tenant_frozen", { request_id: c.var.requestId, fenced: apiError.fenced, shard: c.var.shard?.name });
+  } else if (apiError.status >= 500) {
     log.error(apiError.code, { request_id: c.var.requestId, ...describeCause(apiError.cause ?? err) });
   }
   const lang = c.var.lang ?? "en";

@@ -62,6 +62,25 @@ export const unavailable = (cause?: unknown) =>
 /** Seconds a write to a tenant in a move's final phase is asked to wait. */
 export const FROZEN_RETRY_AFTER_S = 60;
 
-/** The tenant is in the final phase of a move between shards: writes wait, reads go on. */
-export const tenantFrozen = (cause?: unknown) =>
-  new ApiError(503, "db_unavailable", { cause, headers: { "Retry-After": String(FROZEN_RETRY_AFTER_S) } });
+/**
+ * The tenant is in the final phase of a move between shards: writes wait,
+ * reads go on. An expected state, logged as a warning without a stack
+ * (src/lib/error-handler.ts). `fenced`: the shard's fence refused a write
+ * (the placement this request used may be stale, src/shards/tenant-db.ts
+ * re-reads it); otherwise the directory itself says "frozen".
+ */
+export class TenantFrozenError extends ApiError {
+  constructor(
+    readonly fenced: boolean,
+    cause?: unknown,
+  ) {
+    super(503, "db_unavailable", { cause, headers: { "Retry-After": String(FROZEN_RETRY_AFTER_S) } });
+    this.name = "TenantFrozenError";
+  }
+}
+
+/** The directory says the tenant is frozen. */
+export const tenantFrozen = () => new TenantFrozenError(false);
+
+/** The shard's fence trigger refused a write (migrations/0003_shards.sql, 0005_fence_deletes.sql). */
+export const fenceRefused = (cause: unknown) => new TenantFrozenError(true, cause);

@@ -13,6 +13,13 @@
 /** Any UUID, either case. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * The nil UUID: the customer_id of inbound messages nobody could be
+ * attributed to (README, "Provider webhooks"). Reserved: it is nobody's
+ * customer id (src/auth/principal.ts, the create body).
+ */
+export const NIL_UUID = "00000000-0000-0000-0000-000000000000";
+
 /** A UUID in the case it is stored in; anything else unchanged. */
 export const lowerCaseUuid = (id: string) => (UUID.test(id) ? id.toLowerCase() : id);
 

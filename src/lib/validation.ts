@@ -5,6 +5,7 @@
  * fails the same way and never returns raw `safeParse` output.
  */
 import type { z } from "@hono/zod-openapi";
+import { isMessageKey } from "../i18n/messages";
 import { badRequest, type FieldError } from "./errors";
 
 const fieldName = (path: readonly PropertyKey[]) => path.map(String).join(".") || "body";
@@ -59,6 +60,12 @@ export function toFieldErrors(error: z.ZodError, input: unknown): FieldError[] {
       case "unrecognized_keys":
         for (const key of issue.keys) out.push({ field: fieldName([...issue.path, key]), message: "field_unknown" });
         break;
+      case "custom": {
+        // A refinement may name its message: params.key (e.g. field_customer_reserved).
+        const key = (issue.params as { key?: unknown } | undefined)?.key;
+        out.push({ field, message: typeof key === "string" && isMessageKey(key) ? key : "field_invalid" });
+        break;
+      }
       default:
         out.push({ field, message: "field_invalid" });
     }

@@ -75,7 +75,8 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     const shard = c.var.shard;
     const bookmark = shard?.db.bookmark();
     if (shard && bookmark) c.header("x-d1-bookmark", `${shard.name}:${bookmark}`);
-    (c.res.status >= 500 ? log.error : log.info)("request", {
+    const level = c.res.status < 500 ? log.info : c.var.expectedUnavailable ? log.warn : log.error;
+    level("request", {
       request_id: requestId,
       method: c.req.method,
       route: c.req.routePath,

@@ -16,7 +16,7 @@ import { ApiError, badRequest, type FieldError, MAX_MESSAGE_LENGTH } from "../li
 import { toFieldErrors } from "../lib/validation";
 import { bodyErrors, commonErrors, error, failure, invalidJson, json, success } from "../openapi/responses";
 import { protectedRoute, WEBHOOK_TAG } from "../openapi/route";
-import { tenantDb } from "../shards/tenant-db";
+import { onTenantShard, tenantDb } from "../shards/tenant-db";
 import { forgetConnection } from "../webhooks/connections";
 import { importSendgridKey, standardSecretKey } from "../webhooks/signatures";
 import { encryptSecret } from "./secrets";
@@ -218,7 +218,9 @@ export const providersRouter = new OpenAPIHono<AuthedEnv>({ defaultHook: secretF
     const { tenantId } = manageScope(c.var.principal, c.req.valid("query"));
     const secret = await checkSecret(provider, c.req.valid("json"));
     const sealed = await encryptSecret(config(c.env).providerSecretsKey, tenantId, provider, secret);
-    const row = await new ProviderConnectionStore(await tenantDb(c, tenantId, "write"), tenantId).put(provider, sealed);
+    const row = await onTenantShard(c, tenantId, "write", (db) =>
+      new ProviderConnectionStore(db, tenantId).put(provider, sealed),
+    );
     forgetConnection(tenantId, provider);
     const origin = new URL(c.req.url).origin;
     return c.json(
@@ -242,7 +244,9 @@ export const providersRouter = new OpenAPIHono<AuthedEnv>({ defaultHook: secretF
   .openapi(deleteProviderRoute, async (c) => {
     const { provider } = c.req.valid("param");
     const { tenantId } = manageScope(c.var.principal, c.req.valid("query"));
-    const deleted = await new ProviderConnectionStore(await tenantDb(c, tenantId, "write"), tenantId).delete(provider);
+    const deleted = await onTenantShard(c, tenantId, "write", (db) =>
+      new ProviderConnectionStore(db, tenantId).delete(provider),
+    );
     forgetConnection(tenantId, provider);
     if (!deleted) throw new ApiError(404, "provider_not_found");
     return c.json({ success: true as const, message: message(c, "provider_deleted") }, 200);

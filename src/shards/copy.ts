@@ -98,6 +98,59 @@ export async function copyPage(
   };
 }
 
+/**
+ * Deletes from `target` the tenant's rows of one page of target keys (after
+ * `after`) that `source` no longer has: rows deleted at the source after the
+ * copy pass copied them (a provider connection removed, kept provider events
+ * applied, a day archived). Run by the sync pass, behind the source's fence,
+ * so the source no longer changes. The keys travel as one JSON parameter
+ * (D1 binds at most 100). The target serves nothing of the tenant yet: no
+ * fence there. Returns the next page's start and how many rows went.
+ */
+export async function prunePage(
+  source: D1Database,
+  target: D1Database,
+  table: TenantTable,
+  tenantId: string,
+  after: Cursor,
+  limit: number,
+): Promise<{ next: Cursor; rows: number; cost: PageCost }> {
+  const keys = table.key.map(q).join(", ");
+  const from = after ? ` AND (${keys}) > (${after.map(() => "?").join(", ")})` : "";
+  const page = await target
+    .prepare(`SELECT ${keys} FROM ${q(table.name)} WHERE tenant_id = ?${from} ORDER BY ${keys} LIMIT ?`)
+    .bind(tenantId, ...(after ?? []), limit)
+    .all<Record<string, string | number | null>>();
+  if (page.results.length === 0) return { next: null, rows: 0, cost: cost([page]) };
+  const element = (i: number) => `json_extract(value, '$[${i}]')`;
+  const missing = await source
+    .prepare(
+      `SELECT value FROM json_each(?) WHERE NOT EXISTS (SELECT 1 FROM ${q(table.name)} WHERE tenant_id = ? AND ${table.key
+        .map((k, i) => `${q(k)} = ${element(i)}`)
+        .join(" AND ")})`,
+    )
+    .bind(JSON.stringify(page.results.map((row) => table.key.map((k) => row[k]))), tenantId)
+    .all<{ value: string }>();
+  const results: D1Result[] = [page, missing];
+  if (missing.results.length > 0) {
+    results.push(
+      await target
+        .prepare(
+          `DELETE FROM ${q(table.name)} WHERE tenant_id = ? AND (${keys}) IN (SELECT ${table.key
+            .map((_, i) => element(i))
+            .join(", ")} FROM json_each(?))`,
+        )
+        .bind(tenantId, `[${missing.results.map((m) => m.value).join(",")}]`)
+        .run(),
+    );
+  }
+  return {
+    next: nextCursor(table, page.results, limit),
+    rows: missing.results.length,
+    cost: cost(results),
+  };
+}
+
 const sha256Hex = async (text: string) =>
   hex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
 
@@ -130,7 +183,27 @@ export async function checksumPage(
   };
 }
 
-/** Deletes up to `limit` of the tenant's rows of `table`; returns how many went. */
+/**
+ * Runs `statement` (a delete of the tenant's rows) through the tenant's fence,
+ * if it has one: one batch opens the fence, runs it and closes the fence
+ * again (migrations/0005_fence_deletes.sql). A batch is one transaction, so
+ * no other writer ever finds the fence open; without a fence row the two
+ * updates change nothing. Returns the statement's result.
+ */
+export async function throughFence(db: D1Database, tenantId: string, statement: D1PreparedStatement) {
+  const [opened, result, closed] = await db.batch([
+    db.prepare("UPDATE tenant_fences SET releasing = 1 WHERE tenant_id = ?").bind(tenantId),
+    statement,
+    db.prepare("UPDATE tenant_fences SET releasing = 0 WHERE tenant_id = ?").bind(tenantId),
+  ]);
+  return { result: result as D1Result, cost: cost([opened, result, closed] as D1Result[]) };
+}
+
+/**
+ * Deletes up to `limit` of the tenant's rows of `table`; returns how many
+ * went. The move deletes the source after the switch while its fence still
+ * stands, so the delete goes through the fence.
+ */
 export async function deletePage(
   db: D1Database,
   table: TenantTable,
@@ -138,14 +211,17 @@ export async function deletePage(
   limit: number,
 ): Promise<{ rows: number; cost: PageCost }> {
   const keys = table.key.map(q).join(", ");
-  const result = await db
-    .prepare(
-      `DELETE FROM ${q(table.name)} WHERE tenant_id = ? AND (${keys}) IN
+  const { result, cost } = await throughFence(
+    db,
+    tenantId,
+    db
+      .prepare(
+        `DELETE FROM ${q(table.name)} WHERE tenant_id = ? AND (${keys}) IN
          (SELECT ${keys} FROM ${q(table.name)} WHERE tenant_id = ? LIMIT ?)`,
-    )
-    .bind(tenantId, tenantId, limit)
-    .run();
-  return { rows: result.meta.changes ?? 0, cost: cost([result]) };
+      )
+      .bind(tenantId, tenantId, limit),
+  );
+  return { rows: result.meta.changes ?? 0, cost };
 }
 
 export async function countRows(db: D1Database, table: TenantTable, tenantId: string): Promise<number> {

@@ -5,11 +5,18 @@
  * Cached per isolate for DIRECTORY_TTL_MS: a tenant's entry is read from the
  * directory database at most once per isolate per minute, so on a warm
  * isolate routing costs no D1 read at all. The price is that a change (a
- * move's freeze or switch) reaches every isolate only after one TTL, which the
- * move waits out (src/shards/move.ts).
+ * move's freeze or switch) reaches an isolate's cache only after one TTL; a
+ * write that meets the move's fence meanwhile re-reads the entry at once
+ * (refreshPlacement; src/shards/tenant-db.ts), and the move waits one TTL
+ * before it deletes the source (src/shards/move.ts).
  *
- * Placement: a tenant seen for the first time (any request) goes to the
- * configured shard with the fewest tenants, ties to the lowest number.
+ * Placement: a tenant seen for the first time goes to the configured shard
+ * with the fewest tenants, ties to the lowest number. Only callers who may
+ * create a tenant's data place it (resolvePlacement: authenticated staff and
+ * system administrators, verified provider calls); everyone else looks the
+ * tenant up without placing it (lookupPlacement), so an unauthenticated call
+ * can never add a tenant (docs/security.md, "What an unauthenticated caller
+ * can make the service do").
  */
 import { eq, inArray, sql } from "drizzle-orm";
 import { createDb, type DbStats } from "../db/client";
@@ -35,8 +42,32 @@ export interface Placement {
 
 const cache = new Map<string, { placement: Placement; expires: number }>();
 
+/**
+ * Tenants the directory does not know, per isolate, for NOT_PLACED_TTL_MS: a
+ * repeated lookup of the same unknown tenant (junk at one made-up webhook
+ * URL) reads the directory once per isolate per window. A map of its own, so
+ * made-up tenants never push real ones out of `cache`.
+ */
+export const NOT_PLACED_TTL_MS = 10_000;
+const notPlaced = new Map<string, number>();
+
 /** Forget every cached entry: what a fresh isolate sees. Tests use it in place of waiting a minute. */
-export const forgetCachedPlacements = () => cache.clear();
+export const forgetCachedPlacements = () => {
+  cache.clear();
+  notPlaced.clear();
+};
+
+/** Keeps the newest CACHE_LIMIT entries of a Map (insertion order is age). */
+function remember<V>(map: Map<string, V>, key: string, value: V) {
+  map.delete(key);
+  if (map.size >= CACHE_LIMIT) map.delete(map.keys().next().value as string);
+  map.set(key, value);
+}
+
+const cachePlacement = (tenantId: string, placement: Placement) => {
+  notPlaced.delete(tenantId);
+  remember(cache, tenantId, { placement, expires: Date.now() + DIRECTORY_TTL_MS });
+};
 
 /** Forget one tenant's entry: this isolate's next request of it reads the directory. */
 export const forgetCachedPlacement = (tenantId: string) => cache.delete(tenantId);
@@ -81,23 +112,27 @@ async function place(env: Env, tenantId: string, stats: DbStats): Promise<Placem
   return row;
 }
 
+/** A fresh cache entry, if any. */
+function cached(tenantId: string): Placement | undefined {
+  const hit = cache.get(tenantId);
+  return hit && hit.expires > Date.now() ? hit.placement : undefined;
+}
+
 /**
- * The tenant's shard for this request: from the isolate's cache when fresh,
- * else from the directory (placing the tenant if it is new). `cached` says
- * which, for the Server-Timing header.
+ * The tenant's shard for a caller that may place it (authenticated staff or
+ * system administrator, a verified provider call): from the isolate's cache
+ * when fresh, else from the directory, placing the tenant if it is new.
+ * `cached` says which, for the Server-Timing header.
  */
 export async function resolvePlacement(
   env: Env,
   tenantId: string,
   stats: DbStats,
 ): Promise<Placement & { cached: boolean }> {
-  const now = Date.now();
-  const hit = cache.get(tenantId);
-  if (hit && hit.expires > now) return { ...hit.placement, cached: true };
+  const hit = cached(tenantId);
+  if (hit) return { ...hit, cached: true };
   const placement = (await readPlacement(env, tenantId, stats)) ?? (await place(env, tenantId, stats));
-  cache.delete(tenantId);
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(tenantId, { placement, expires: now + DIRECTORY_TTL_MS });
+  cachePlacement(tenantId, placement);
   return { ...placement, cached: false };
 }
 
@@ -123,4 +158,40 @@ export async function recordSubscriptionCount(
     .where(eq(tenants.tenant_id, tenantId))
     .run();
   forgetCachedPlacement(tenantId);
+}
+
+/**
+ * The tenant's shard if the directory knows it; never places it. Costs at
+ * most one primary-key read of the directory, and none when the answer (the
+ * tenant's shard, or that it is unknown) is cached.
+ */
+export async function lookupPlacement(
+  env: Env,
+  tenantId: string,
+  stats: DbStats,
+): Promise<(Placement & { cached: boolean }) | undefined> {
+  const hit = cached(tenantId);
+  if (hit) return { ...hit, cached: true };
+  const now = Date.now();
+  const unknownUntil = notPlaced.get(tenantId);
+  if (unknownUntil !== undefined && unknownUntil > now) return undefined;
+  const placement = await readPlacement(env, tenantId, stats);
+  if (!placement) {
+    remember(notPlaced, tenantId, now + NOT_PLACED_TTL_MS);
+    return undefined;
+  }
+  cachePlacement(tenantId, placement);
+  return { ...placement, cached: false };
+}
+
+/**
+ * Re-reads the tenant's entry, bypassing the cache, and caches the answer:
+ * after a write met the move's fence (the tenant moved, or is about to), or
+ * when the cached entry says "frozen" and a write wants to know whether the
+ * move has switched since.
+ */
+export async function refreshPlacement(env: Env, tenantId: string, stats: DbStats): Promise<Placement | undefined> {
+  const placement = await readPlacement(env, tenantId, stats);
+  if (placement) cachePlacement(tenantId, placement);
+  return placement;
 }

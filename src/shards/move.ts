@@ -10,7 +10,8 @@
  *             write of the tenant from then on: 503 + Retry-After) and
  *             `frozen` in the directory (isolates that re-read it refuse
  *             writes without trying);
- *  3. sync:   the same walk again: picks up what changed during the copy;
+ *  3. sync:   the same walk again: picks up what changed during the copy,
+ *             and removes from the target what the source deleted meanwhile;
  *  4. verify: counts and a SHA-256 checksum of every table on both sides,
  *             and the totals; a mismatch rolls back (fence lifted, target
  *             rows deleted, move failed, tenant untouched at the source);
@@ -23,7 +24,16 @@ import { and, eq } from "drizzle-orm";
 import { config } from "../config";
 import { createDb, newDbStats } from "../db/client";
 import { type ShardName, shardBinding } from "./config";
-import { type Cursor, checksumPage, copyPage, countRows, deletePage, type PageCost } from "./copy";
+import {
+  type Cursor,
+  checksumPage,
+  copyPage,
+  countRows,
+  deletePage,
+  type PageCost,
+  prunePage,
+  throughFence,
+} from "./copy";
 import { DIRECTORY_TTL_MS } from "./directory";
 import { type MoveRow, type MoveStatus, moves, tenants } from "./schema";
 import { DERIVED_TABLES, TENANT_TABLES, type TenantTable } from "./tenant-tables";
@@ -72,17 +82,8 @@ async function totalsOf(db: D1Database, table: TenantTable, tenantId: string) {
   return { value: JSON.stringify(result.results), rowsRead: result.meta.rows_read ?? 0 };
 }
 
-/**
- * Lets the move's own deletes through the tenant's fence on `db` (a fence
- * refuses deletes too, migrations/0006_subscriptions.sql); inserts and
- * updates stay refused until the fence goes.
- */
-const drain = (db: D1Database, tenantId: string) =>
-  db.prepare("UPDATE tenant_fences SET draining = 1 WHERE tenant_id = ?").bind(tenantId).run();
-
 /** Deletes every row of the tenant from a shard that does not serve it, its totals and any fence. */
 async function clearTenant(db: D1Database, tenantId: string, limit: number) {
-  await drain(db, tenantId);
   for (const table of TENANT_TABLES) {
     while ((await deletePage(db, table, tenantId, limit)).rows > 0) {}
   }
@@ -105,7 +106,11 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
       progress.rowsWritten += cost.rowsWritten;
     };
 
-    /** Walks every tenant table, one step per page; the pass's name prefixes the step names. */
+    /**
+     * Walks every tenant table, one step per page; the pass's name prefixes
+     * the step names. The sync pass (behind the fence) also removes from the
+     * target what the source deleted since the copy pass.
+     */
     const copyAll = async (pass: "copy" | "sync") => {
       for (const table of TENANT_TABLES) {
         let after: Cursor = null;
@@ -114,6 +119,14 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
             copyPage(source, target, table, tenantId, after, limit),
           );
           progress.copied += page.rows;
+          spend(page.cost);
+          after = page.next;
+        } while (after);
+        if (pass === "copy") continue;
+        do {
+          const page = await step.do(`prune ${table.name}`, RETRY, () =>
+            prunePage(source, target, table, tenantId, after, limit),
+          );
           spend(page.cost);
           after = page.next;
         } while (after);
@@ -187,10 +200,12 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
       await step.do("drop expired keys", RETRY, async () => {
         const now = new Date().toISOString();
         for (const db of [source, target]) {
-          await db
-            .prepare("DELETE FROM idempotency_keys WHERE tenant_id = ? AND expires_at <= ?")
-            .bind(tenantId, now)
-            .run();
+          // The source is fenced: the delete goes through the fence (src/shards/copy.ts).
+          await throughFence(
+            db,
+            tenantId,
+            db.prepare("DELETE FROM idempotency_keys WHERE tenant_id = ? AND expires_at <= ?").bind(tenantId, now),
+          );
         }
       });
       await step.do("verifying", RETRY, () => record(env, moveId, "verifying", progress));
@@ -218,10 +233,7 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
       ]);
     });
     await step.sleep("let directory caches expire", SOURCE_GRACE_MS);
-    await step.do("cleaning", RETRY, async () => {
-      await drain(source, tenantId);
-      await record(env, moveId, "cleaning", progress);
-    });
+    await step.do("cleaning", RETRY, () => record(env, moveId, "cleaning", progress));
     for (const table of TENANT_TABLES) {
       let deleted = 0;
       do {

@@ -73,6 +73,25 @@ export interface DrainMessage {
 
 export type WebhookMessage = StatusMessage | InboundMessage | DrainMessage;
 
+/** Several events of one tenant in one queue message (src/webhooks/queue.ts), applied in order. */
+export interface EventGroup {
+  kind: "group";
+  tenant_id: string;
+  events: WebhookMessage[];
+}
+
+/** An event too large for a queue message: its JSON is in R2 under `key` (the ARCHIVE bucket). */
+export interface StoredEvent {
+  kind: "stored";
+  tenant_id: string;
+  key: string;
+  /** Size of the stored JSON, for the logs. */
+  bytes: number;
+}
+
+/** What a webhook queue message carries: one event (also what earlier versions sent), a group, or an R2 key. */
+export type QueueBody = WebhookMessage | EventGroup | StoredEvent;
+
 const text = (max: number) => z.string().max(max);
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -216,7 +235,7 @@ export const SendgridBody = z
         timestamp: 1796141000,
         event: "delivered",
         sg_event_id: "ZGVsaXZlcmVkLTAtMjk",
-        sg_message_id: "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0",
+        sg_message_id: "LRzXl66cTQ6PN6-DpxwDOw.filterdrecv-5645d9c87f-6r9lz-1-62E6B2E5-45.0",
       },
     ],
   });
@@ -226,8 +245,9 @@ export function fromSendgrid(tenantId: string, events: z.infer<typeof SendgridBo
   for (const e of events) {
     const communicationId =
       e.communication_id && UUID.test(e.communication_id) ? e.communication_id.toLowerCase() : undefined;
-    // sg_message_id is the send's X-Message-Id, a "." and the delivery path.
-    const messageId = e.sg_message_id?.split(".")[0] || undefined;
+    // sg_message_id is the send's X-Message-Id, a "." and the delivery path;
+    // senders store either, so the consumer matches both (src/webhooks/provider-ids.ts).
+    const messageId = e.sg_message_id || undefined;
     if (!communicationId && !messageId) continue;
     const details: JsonObject = { provider: "sendgrid", provider_status: e.event };
     if (e.sg_event_id) details.sg_event_id = e.sg_event_id;
@@ -283,12 +303,15 @@ const StandardInbound = z
   .object({
     type: z.literal("communication.inbound"),
     timestamp: z.string().max(64).optional(),
+    // A create body (webhooks.md): `direction` may be given, and must be inbound.
     data: CreateBody.extend({
       customer_id: CreateBody.shape.customer_id.optional().openapi({
         description: "Absent: the customer of the tenant's latest communication with the sender's address.",
       }),
       communication_details: CommunicationDetails.default({}),
-    }).omit({ direction: true, status: true }),
+      direction: z.literal("inbound").optional().openapi({ description: "Only `inbound` here (the default)." }),
+      status: z.enum(STATUSES).optional().openapi({ description: "Initial status; default `delivered`." }),
+    }),
   })
   .openapi("StandardInboundEvent");
 
@@ -323,7 +346,12 @@ export function fromStandard(
       },
     ];
   }
-  const { provider, provider_message_id, ...rest } = body.data as typeof body.data & {
+  const {
+    provider,
+    provider_message_id,
+    direction: _inbound,
+    ...rest
+  } = body.data as typeof body.data & {
     provider?: string;
     provider_message_id?: string;
   };

@@ -13,7 +13,7 @@ import { pendingGroups, purgeExpiredPending } from "./store";
 export async function queuePendingEvents(env: Env, requestId: string, communication: Communication) {
   if (!communication.provider || !communication.provider_message_id) return;
   try {
-    await enqueue(env.WEBHOOK_EVENTS, [
+    await enqueue(env, [
       {
         kind: "drain",
         tenant_id: communication.tenant_id,
@@ -31,7 +31,7 @@ export async function sweepPending(env: Env, db: Database) {
   const purged = await purgeExpiredPending(db);
   const groups = await pendingGroups(db);
   await enqueue(
-    env.WEBHOOK_EVENTS,
+    env,
     groups.map((g) => ({ kind: "drain" as const, ...g })),
   );
   return { purged, queued: groups.length };

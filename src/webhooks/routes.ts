@@ -3,8 +3,10 @@
  * the provider's signature is the authentication. Order of work, cheapest
  * first, so that junk costs little: the path's tenant id and the signature
  * headers are checked without I/O; then the connection's secret (isolate
- * cache, else one D1 row); then the signature over the raw body; only a
- * verified call is parsed, validated, queued and acknowledged. Every refusal
+ * cache, else the tenant's directory entry and its connection row: a tenant
+ * the directory does not know is refused there, never placed); then the
+ * signature over the raw body; only a verified call is parsed, validated,
+ * queued (src/webhooks/queue.ts) and acknowledged. Every refusal
  * is the same 403, whatever the reason. No rate limiter runs here: a
  * provider's burst must not be answered 429 (Twilio does not retry those).
  */
@@ -48,8 +50,17 @@ const SIGNATURE_HEADERS: Record<Provider, string[]> = {
 async function verify(provider: Provider, c: Context<AppEnv>, secret: string, raw: string): Promise<boolean> {
   const h = (name: string) => c.req.header(name);
   switch (provider) {
-    case "twilio":
-      return verifyTwilio(secret, c.req.url, new URLSearchParams(raw), h("x-twilio-signature"));
+    case "twilio": {
+      // Parsed once: the signature is checked over these fields, and the form
+      // validator after this middleware reads the very same ones (Hono's body
+      // cache), never its own parse of the bytes (which would differ, e.g. on
+      // a leading "?", which URLSearchParams drops).
+      const form = new URLSearchParams(raw);
+      const fields = new FormData();
+      for (const [name, value] of form) fields.append(name, value);
+      c.req.bodyCache.formData = fields;
+      return verifyTwilio(secret, c.req.url, form, h("x-twilio-signature"));
+    }
     case "sendgrid":
       return verifySendgrid(
         secret,
@@ -84,7 +95,7 @@ const verified = (provider: Provider) =>
 /** Queues a verified call's events; the provider is answered only after the queue holds them. */
 async function accept(c: Context<AppEnv>, messages: WebhookMessage[]) {
   try {
-    await enqueue(c.env.WEBHOOK_EVENTS, messages);
+    await enqueue(c.env, messages);
   } catch (err) {
     // Not acknowledged: the provider retries.
     throw new ApiError(503, "db_unavailable", { cause: err, headers: { "Retry-After": "5" } });

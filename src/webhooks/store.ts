@@ -4,7 +4,7 @@
  * and the events kept for communications not created yet. Built on the
  * same `visible()` tenant condition as every other communications query.
  */
-import { and, asc, desc, eq, inArray, lte, ne, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lte, ne, notInArray, type SQL, sql } from "drizzle-orm";
 import type { CreateBody } from "../communications/schemas";
 import {
   CommunicationStore,
@@ -22,11 +22,13 @@ import {
   type JsonObject,
   LOOKUP_INDEXES,
   pendingProviderEvents,
+  tenantFences,
   UNATTRIBUTED_CUSTOMER,
 } from "../db/schema";
 import type { EventRecorder } from "../events/recorder";
 import { uuidv7 } from "../lib/uuid";
 import type { InboundCommunication, StatusMessage } from "./events";
+import { providerIdMatch } from "./provider-ids";
 
 /** Kept for a communication created later: at least the 24 hours the contract asks, 7 days in fact. */
 export const PENDING_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -48,18 +50,18 @@ export class ProviderEventStore extends CommunicationStore {
     return this.scope.tenantId;
   }
 
-  /** By the provider's id; `provider` may be absent (the `standard` route): then the newest with that id. */
+  /**
+   * By the provider's id; `provider` may be absent (the `standard` route):
+   * then the newest with that id. SendGrid ids match however the sender
+   * stored them (src/webhooks/provider-ids.ts).
+   */
   async findByProviderId(provider: string | undefined, providerMessageId: string) {
+    const match = providerIdMatch(communications.provider_message_id, provider, providerMessageId);
     const [row] = await this.database
       .select(rowFields)
       .from(sql`${communications} INDEXED BY ${sql.identifier(COMMUNICATION_INDEXES.provider_message_id)}`)
-      .where(
-        this.visible(
-          eq(communications.provider_message_id, providerMessageId),
-          provider ? eq(communications.provider, provider) : undefined,
-        ),
-      )
-      .orderBy(desc(communications.id))
+      .where(this.visible(match.condition, provider ? eq(communications.provider, provider) : undefined))
+      .orderBy(...(match.preference ? [match.preference] : []), desc(communications.id))
       .limit(1);
     return row as CommunicationRow | undefined;
   }
@@ -138,18 +140,22 @@ export class ProviderEventStore extends CommunicationStore {
     return "recorded" as const;
   }
 
-  /** Kept events for this provider id; ANY_PROVIDER ones (the `standard` route without a provider) too. */
+  /**
+   * Kept events for this communication's provider id, however the event
+   * named it (src/webhooks/provider-ids.ts); ANY_PROVIDER ones (the
+   * `standard` route without a provider) too.
+   */
   private pendingFor(provider: string, providerMessageId: string): SQL {
     return and(
       eq(pendingProviderEvents.tenant_id, this.tenantId),
       inArray(pendingProviderEvents.provider, [provider, ANY_PROVIDER]),
-      eq(pendingProviderEvents.provider_message_id, providerMessageId),
+      providerIdMatch(pendingProviderEvents.provider_message_id, provider, providerMessageId).condition,
     ) as SQL;
   }
 
-  /** Keeps an event for a communication not created yet (a redelivery is ignored). */
-  async keepPending(provider: string, providerMessageId: string, event: StatusMessage) {
-    await this.database
+  /** Keeps an event for a communication not created yet; false for a redelivery (already kept). */
+  async keepPending(provider: string, providerMessageId: string, event: StatusMessage): Promise<boolean> {
+    const result = await this.database
       .insert(pendingProviderEvents)
       .values({
         tenant_id: this.tenantId,
@@ -159,7 +165,9 @@ export class ProviderEventStore extends CommunicationStore {
         event: event as unknown as JsonObject,
         received_at: new Date().toISOString(),
       })
-      .onConflictDoNothing();
+      .onConflictDoNothing()
+      .run();
+    return (result.meta.changes ?? 0) > 0;
   }
 
   /**
@@ -193,11 +201,59 @@ export class ProviderEventStore extends CommunicationStore {
   }
 }
 
-/** Pending events past PENDING_TTL_MS, every tenant of a database (hourly cron). */
+/** Position after the last event of a page of unmatched events (newest first). */
+export type UnmatchedAfter = [received_at: string, provider: string, provider_message_id: string, event_key: string];
+
+/**
+ * A page of the tenant's kept events (matched no communication yet), newest
+ * first, one walk of the (tenant_id, received_at) index; `limit + 1` rows
+ * tell whether there is a next page. The event's own fields are read with
+ * json_extract, not the whole stored event (which may be large).
+ */
+export async function listUnmatched(db: Database, tenantId: string, limit: number, after?: UnmatchedAfter) {
+  const t = pendingProviderEvents;
+  const position = sql`(${t.received_at}, ${t.provider}, ${t.provider_message_id}, ${t.event_key})`;
+  // Plain SQL selections: Drizzle refuses column objects when FROM is raw SQL (the INDEXED BY clause).
+  const column = (c: { name: string }) => sql<string>`${t}.${sql.identifier(c.name)}`;
+  return db
+    .select({
+      provider: column(t.provider),
+      kept_id: column(t.provider_message_id),
+      event_key: column(t.event_key),
+      received_at: column(t.received_at),
+      provider_message_id: sql<string | null>`json_extract(${t.event}, '$.provider_message_id')`,
+      status: sql<string | null>`json_extract(${t.event}, '$.status')`,
+      provider_status: sql<string | null>`json_extract(${t.event}, '$.provider_status')`,
+      occurred_at: sql<string | null>`json_extract(${t.event}, '$.occurred_at')`,
+    })
+    .from(sql`${t} INDEXED BY pending_provider_events_received`)
+    .where(
+      and(
+        eq(t.tenant_id, tenantId),
+        after ? sql`${position} < (${after[0]}, ${after[1]}, ${after[2]}, ${after[3]})` : undefined,
+      ),
+    )
+    .orderBy(desc(t.received_at), desc(t.provider), desc(t.provider_message_id), desc(t.event_key))
+    .limit(limit + 1);
+}
+
+/**
+ * Pending events past PENDING_TTL_MS, every tenant of a database (hourly
+ * cron) but one being moved off it (its fence would refuse the statement;
+ * the next run after the move purges them on the new shard).
+ */
 export async function purgeExpiredPending(db: Database, now = Date.now()) {
   const result = await db
     .delete(pendingProviderEvents)
-    .where(lte(pendingProviderEvents.received_at, new Date(now - PENDING_TTL_MS).toISOString()))
+    .where(
+      and(
+        lte(pendingProviderEvents.received_at, new Date(now - PENDING_TTL_MS).toISOString()),
+        notInArray(
+          pendingProviderEvents.tenant_id,
+          db.select({ tenant_id: tenantFences.tenant_id }).from(tenantFences),
+        ),
+      ),
+    )
     .run();
   return result.meta.changes ?? 0;
 }

@@ -3,6 +3,7 @@
  * tenant's placement, starting a move; system administrators only. What a
  * move does is in test/shards/move.test.ts.
  */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, callers, communicationBody, newTenant, placeTenant, shardOf, signToken } from "../support/helpers";
 
@@ -35,6 +36,43 @@ describe("admin routes", () => {
     const where = await shardOf(tenant);
     const listed = res.json.shards.find((s: { name: string }) => s.name === where);
     expect(listed.tenants).toContainEqual({ tenant_id: tenant, communications: 2 });
+  });
+
+  it("shards: cursor pages of tenants, each tenant once, every shard with its tenant count on every page (issue 16)", async () => {
+    for (let i = 0; i < 5; i++) await placeTenant(newTenant());
+    const { results } = await env.DIRECTORY.prepare("SELECT tenant_id, shard FROM tenants").all<{
+      tenant_id: string;
+      shard: string;
+    }>();
+    const loads = await env.DIRECTORY.prepare("SELECT shard, tenants FROM shard_load").all<{
+      shard: string;
+      tenants: number;
+    }>();
+    const seen: { tenant_id: string; shard: string }[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: Awaited<ReturnType<typeof call>> = await call(
+        `/admin/shards?limit=2${cursor ? `&cursor=${cursor}` : ""}`,
+        { token: await admin() },
+      );
+      expect(res.status, res.text).toBe(200);
+      expect(res.json.limit).toBe(2);
+      expect(res.json.shards.map((s: { name: string }) => s.name)).toEqual(["SHARD_0", "SHARD_1"]);
+      for (const shard of res.json.shards) {
+        expect(shard.tenant_count).toBe(loads.results.find((l) => l.shard === shard.name)?.tenants ?? 0);
+        for (const t of shard.tenants) seen.push({ tenant_id: t.tenant_id, shard: shard.name });
+      }
+      expect(res.json.shards.flatMap((s: { tenants: unknown[] }) => s.tenants).length).toBeLessThanOrEqual(2);
+      cursor = res.json.next_cursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(Math.ceil(results.length / 2));
+    expect(seen.map((t) => t.tenant_id).sort()).toEqual(results.map((r) => r.tenant_id).sort());
+    for (const t of seen) expect(t.shard).toBe(results.find((r) => r.tenant_id === t.tenant_id)?.shard);
+    const bad = await call("/admin/shards?cursor=nope", { token: await admin() });
+    expect(bad.status).toBe(400);
+    expect((await call("/admin/shards?limit=1001", { token: await admin() })).status).toBe(400);
   });
 
   it("tenant: its shard and no move; unknown tenant 404; not a UUID 400", async () => {

@@ -5,7 +5,16 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { call, callers, communicationBody, countRows, countSql, newTenant, runScheduled } from "../support/helpers";
+import {
+  call,
+  callers,
+  communicationBody,
+  countRows,
+  countSql,
+  newTenant,
+  runScheduled,
+  tenantShard,
+} from "../support/helpers";
 
 const HOUR = 60 * 60 * 1000;
 
@@ -102,5 +111,53 @@ describe("scheduled purge of idempotency keys", () => {
     };
     const down = failing as unknown as D1Database;
     await expect(runScheduled({ ...env, SHARD_0: down, SHARD_1: down })).rejects.toThrow();
+  });
+});
+
+describe("the hourly purges and a tenant being moved (issue 16, item 2)", () => {
+  it("leave a fenced tenant's expired keys and kept events, purge everyone else's, and report only what went", async () => {
+    const [moving, other] = [newTenant(), newTenant()];
+    await createAt(moving, "m-old", 30);
+    await createAt(other, "o-old", 30);
+    const shard = await tenantShard(moving);
+    const otherShard = await tenantShard(other);
+    const oldEvent = (tenant: string) =>
+      [
+        tenant,
+        "twilio",
+        `SM${crypto.randomUUID()}`,
+        "k",
+        "{}",
+        new Date(Date.now() - 8 * 24 * HOUR).toISOString(),
+      ] as const;
+    for (const [db, tenant] of [
+      [shard, moving],
+      [otherShard, other],
+    ] as const) {
+      await db
+        .prepare("INSERT INTO pending_provider_events VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(...oldEvent(tenant))
+        .run();
+    }
+    await shard
+      .prepare("INSERT INTO tenant_fences (tenant_id, move_id, created_at) VALUES (?, 'm', ?)")
+      .bind(moving, new Date().toISOString())
+      .run();
+    try {
+      await runScheduled();
+      expect(await keys(moving)).toBe(1);
+      expect(await keys(other)).toBe(0);
+      const kept = (tenant: string) =>
+        countSql("SELECT count(*) AS n FROM pending_provider_events WHERE tenant_id = ?", tenant);
+      expect(await kept(moving)).toBe(1);
+      expect(await kept(other)).toBe(0);
+      const purged = log.mock.calls
+        .map((c: unknown[]) => String(c[0]))
+        .filter((l: string) => l.includes("purged idempotency keys"))
+        .map((l: string) => JSON.parse(l));
+      expect(purged.at(-1)?.deleted).toBeGreaterThanOrEqual(1);
+    } finally {
+      await shard.prepare("DELETE FROM tenant_fences WHERE tenant_id = ?").bind(moving).run();
+    }
   });
 });

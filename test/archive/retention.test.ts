@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { archiveKey } from "../../src/archive/retention";
+import { ARCHIVE_PART_BYTES, archiveKey } from "../../src/archive/retention";
 import { call, callers, communicationBody, newTenant, runScheduled, tenantShard } from "../support/helpers";
 
 const DAY = 86_400_000;
@@ -183,6 +183,121 @@ describe("retention archive", () => {
     expect(per.written).toBeGreaterThanOrEqual(2);
     expect(per.read).toBeLessThan(20);
   });
+
+  it("a tenant whose move began during the run: the fence refuses the delete, the day stays in D1, uncounted (issue 16)", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const tenant = newTenant();
+    const oldDay = Math.floor((Date.now() - 80 * DAY) / DAY) * DAY;
+    const kept = await createAt(tenant, oldDay + 1000);
+    // A fence without a move row: the move started after the run read the moves table.
+    const shard = await tenantShard(tenant);
+    await shard
+      .prepare("INSERT INTO tenant_fences (tenant_id, move_id, created_at) VALUES (?, 'm', ?)")
+      .bind(tenant, new Date().toISOString())
+      .run();
+    try {
+      log.mockClear();
+      await runScheduled(withRetention("30"));
+      expect(await count(tenant, "communications")).toBe(1);
+      const warned = warn.mock.calls.map((c) => JSON.parse(String(c[0])));
+      expect(warned).toContainEqual(
+        expect.objectContaining({ msg: "retention: tenant being moved, skipped", tenant_id: tenant }),
+      );
+      const line = JSON.parse(
+        String(log.mock.calls.map((c) => String(c[0])).find((l) => l.includes('"retention archive"'))),
+      );
+      expect(line.archived).toBe(0);
+    } finally {
+      await shard.prepare("DELETE FROM tenant_fences WHERE tenant_id = ?").bind(tenant).run();
+    }
+    // After the move (here: the fence lifted), the next run archives the day.
+    await runScheduled(withRetention("30"));
+    expect(await count(tenant, "communications")).toBe(0);
+    const res = await call(`/archive/${day(oldDay)}`, { token: await callers(tenant).viewer() });
+    expect(
+      res.text
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).id),
+    ).toEqual([kept.id]);
+  });
+
+  it("streams a day larger than one R2 part: written part by part (never a whole-day body), read back whole", async () => {
+    const tenant = newTenant();
+    const oldDay = Math.floor((Date.now() - 90 * DAY) / DAY) * DAY;
+    // 60 communications of ~100 KB: a ~6 MB day, more than one 5 MiB part.
+    const content = "x".repeat(99_000);
+    const admin = await callers(tenant).admin();
+    const ids: string[] = [];
+    vi.useFakeTimers({ toFake: ["Date"], now: oldDay + 1000 });
+    try {
+      const token = await callers(tenant).admin();
+      for (let i = 0; i < 60; i++) {
+        vi.setSystemTime(oldDay + 1000 + i * 1000);
+        const res = await call("", { method: "POST", token, body: communicationBody({ content: `${i}:${content}` }) });
+        expect(res.status, res.text).toBe(201);
+        ids.push(res.json.communication.id);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+    // The first third was archived by an earlier run that stopped before deleting the rest.
+    const key = archiveKey(tenant, day(oldDay));
+    const earlier = [];
+    for (const id of ids.slice(0, 20)) {
+      earlier.push(JSON.stringify({ ...(await call(`/${id}`, { token: admin })).json.communication, events: [] }));
+    }
+    await env.ARCHIVE.put(key, `${earlier.join("\n")}\n`);
+    await (await tenantShard(tenant))
+      .prepare(
+        `DELETE FROM communications WHERE tenant_id = ? AND id IN (${ids
+          .slice(0, 10)
+          .map(() => "?")
+          .join(",")})`,
+      )
+      .bind(tenant, ...ids.slice(0, 10))
+      .run();
+
+    // Every body handed to R2, by size.
+    const sizes: { call: string; bytes: number }[] = [];
+    const size = (v: unknown) =>
+      typeof v === "string" ? new TextEncoder().encode(v).byteLength : ((v as ArrayBufferView)?.byteLength ?? 0);
+    const bucket = new Proxy(env.ARCHIVE, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop);
+        if (prop === "put")
+          return (k: string, v: unknown, o?: R2PutOptions) => {
+            sizes.push({ call: "put", bytes: size(v) });
+            return target.put(k, v as string, o);
+          };
+        if (prop === "createMultipartUpload")
+          return async (k: string, o?: R2MultipartOptions) => {
+            const upload = await target.createMultipartUpload(k, o);
+            return {
+              key: upload.key,
+              uploadId: upload.uploadId,
+              uploadPart: (n: number, v: ArrayBufferView) => {
+                sizes.push({ call: "uploadPart", bytes: size(v) });
+                return upload.uploadPart(n, v);
+              },
+              abort: () => upload.abort(),
+              complete: (parts: R2UploadedPart[]) => upload.complete(parts),
+            };
+          };
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    await runScheduled({ ...withRetention("30"), ARCHIVE: bucket });
+
+    expect(sizes.filter((s) => s.call === "uploadPart").length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...sizes.map((s) => s.bytes))).toBeLessThanOrEqual(ARCHIVE_PART_BYTES);
+    expect(await count(tenant, "communications")).toBe(0);
+    const stored = await env.ARCHIVE.get(key);
+    const lines = (await stored?.text())?.trim().split("\n") ?? [];
+    expect(lines.map((l) => JSON.parse(l).id)).toEqual(ids);
+    expect(lines.every((l, i) => JSON.parse(l).content.startsWith(`${i}:`))).toBe(true);
+  }, 120_000);
 
   it("without RETENTION_DAYS nothing is archived", async () => {
     const tenant = newTenant();

@@ -118,15 +118,97 @@ describe("the shard's communications table and indexes", () => {
     );
   });
 
-  it("every table a move copies refuses inserts while its tenant is fenced (no write lands behind the final copy)", async () => {
+  it.each(["INSERT", "UPDATE", "DELETE"])(
+    "every table a move copies has a %s fence trigger (no write lands behind the final copy, none is undone)",
+    async (operation) => {
+      for (const { name } of TENANT_TABLES) {
+        const { results } = await env.SHARD_0.prepare(
+          "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND sql LIKE ? AND sql LIKE '%tenant_fences%' AND sql LIKE '%tenant_frozen%'",
+        )
+          .bind(name, `%BEFORE ${operation} ON ${name}%`)
+          .all<{ sql: string }>();
+        expect(results.length, `${name} has a ${operation} fence trigger`).toBe(1);
+      }
+    },
+  );
+
+  it("a fenced tenant's INSERT, UPDATE and DELETE are refused on every moved table; the move's own delete batch passes", async () => {
+    const db = env.SHARD_0;
+    const tenant = crypto.randomUUID();
+    const other = crypto.randomUUID();
+    // One row per moved table for two tenants, from the tables' own column lists.
+    const values: Record<string, (t: string) => unknown[]> = {
+      communications: (t) => [
+        t,
+        crypto.randomUUID(),
+        crypto.randomUUID(),
+        null,
+        "sms",
+        "outbound",
+        "sent",
+        "hi",
+        "{}",
+        "u",
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+        null,
+        null,
+        null,
+        null,
+      ],
+      communication_events: (t) => [
+        t,
+        crypto.randomUUID(),
+        crypto.randomUUID(),
+        "sent",
+        "delivered",
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+        "{}",
+      ],
+      idempotency_keys: (t) => [t, "k", "h", "{}", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"],
+      provider_connections: (t) => [t, "standard", "sealed", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"],
+      pending_provider_events: (t) => [t, "twilio", "SM1", "k1", "{}", "2026-01-01T00:00:00Z"],
+    };
+    expect(Object.keys(values).sort()).toEqual(TENANT_TABLES.map((t) => t.name).sort());
+    const insert = (table: string, t: string) => {
+      const row = values[table]?.(t) ?? [];
+      return db.prepare(`INSERT INTO ${table} VALUES (${row.map(() => "?").join(", ")})`).bind(...row);
+    };
+    for (const { name } of TENANT_TABLES) await db.batch([insert(name, tenant), insert(name, other)]);
+    await db
+      .prepare("INSERT INTO tenant_fences (tenant_id, move_id, created_at) VALUES (?, 'm', '2026-01-01T00:00:00Z')")
+      .bind(tenant)
+      .run();
+    const refused = async (statement: D1PreparedStatement, what: string) => {
+      await expect(statement.run(), what).rejects.toThrow(/tenant_frozen/);
+    };
     for (const { name } of TENANT_TABLES) {
-      const { results } = await env.SHARD_0.prepare(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND sql LIKE '%BEFORE INSERT%' AND sql LIKE '%tenant_fences%'",
-      )
-        .bind(name)
-        .all<{ sql: string }>();
-      expect(results.length, `${name} has a fence trigger`).toBe(1);
+      await refused(insert(name, tenant), `INSERT ${name}`);
+      await refused(
+        db.prepare(`UPDATE ${name} SET tenant_id = tenant_id WHERE tenant_id = ?`).bind(tenant),
+        `UPDATE ${name}`,
+      );
+      await refused(db.prepare(`DELETE FROM ${name} WHERE tenant_id = ?`).bind(tenant), `DELETE ${name}`);
+      // Another tenant on the same shard is not fenced.
+      await db.prepare(`UPDATE ${name} SET tenant_id = tenant_id WHERE tenant_id = ?`).bind(other).run();
     }
+    // The move's delete: the fence opened and closed inside one batch (src/shards/copy.ts).
+    for (const { name } of TENANT_TABLES) {
+      await db.batch([
+        db.prepare("UPDATE tenant_fences SET releasing = 1 WHERE tenant_id = ?").bind(tenant),
+        db.prepare(`DELETE FROM ${name} WHERE tenant_id = ?`).bind(tenant),
+        db.prepare("UPDATE tenant_fences SET releasing = 0 WHERE tenant_id = ?").bind(tenant),
+      ]);
+      const left = await db
+        .prepare(`SELECT count(*) AS n FROM ${name} WHERE tenant_id = ?`)
+        .bind(tenant)
+        .first<{ n: number }>();
+      expect(left?.n, name).toBe(0);
+    }
+    const fence = await db.prepare("SELECT releasing FROM tenant_fences WHERE tenant_id = ?").bind(tenant).first();
+    expect(fence).toEqual({ releasing: 0 });
+    await db.prepare("DELETE FROM tenant_fences WHERE tenant_id = ?").bind(tenant).run();
   });
 
   it("the tables of events out (0006) refuse inserts, updates and deletes while their tenant is fenced", async () => {

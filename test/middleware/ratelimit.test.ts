@@ -1,4 +1,6 @@
+import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { RATE_LIMIT_PERIOD_S } from "../../src/middleware/rate-limit";
 import { call, callers, communicationBody, countRows, newTenant, signToken } from "../support/helpers";
 
 beforeEach(() => {
@@ -300,5 +302,32 @@ describe("one caller cannot starve the tenant (issue 11)", () => {
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
     expect((await send(await who.viewer(), vars)).status).toBe(200);
     expect((await send(await who.admin(), vars, { method: "POST" })).status).toBe(201);
+  });
+});
+
+describe("the *_RATE_LIMIT vars restate the bindings (issue 16, item 9)", () => {
+  const config = JSON.parse(env.TEST_RATE_LIMIT_CONFIG) as Record<
+    string,
+    { vars: Record<string, unknown>; ratelimits: { name: string; simple: { limit: number; period: number } }[] }
+  >;
+  const pairs = [
+    ["USER_RATE_LIMIT", "USER_RATE_LIMITER"],
+    ["TENANT_RATE_LIMIT", "TENANT_RATE_LIMITER"],
+    ["CUSTOMER_RATE_LIMIT", "CUSTOMER_RATE_LIMITER"],
+  ] as const;
+
+  it.each(Object.keys(config))("in wrangler.toml's %s environment, each var equals its binding's limit", (name) => {
+    const { vars, ratelimits } = config[name] as (typeof config)[string];
+    for (const [variable, binding] of pairs) {
+      const limiter = ratelimits.find((r) => r.name === binding);
+      expect(limiter, `${name}: ${binding}`).toBeDefined();
+      expect(Number(vars[variable]), `${name}: ${variable} must equal ${binding}'s limit`).toBe(limiter?.simple.limit);
+      expect(limiter?.simple.period, `${name}: ${binding}'s period`).toBe(RATE_LIMIT_PERIOD_S);
+    }
+  });
+
+  it("and the running Worker's vars are the default environment's", () => {
+    const { vars } = config.default as (typeof config)[string];
+    for (const [variable] of pairs) expect(env[variable]).toBe(vars[variable]);
   });
 });

@@ -57,6 +57,7 @@ describe("GET /openapi.json", () => {
         "GET /delivery/customer-communications/admin/tenants/{tenant_id}",
         "GET /delivery/customer-communications/archive/{date}",
         "GET /delivery/customer-communications/providers",
+        "GET /delivery/customer-communications/providers/unmatched",
         "GET /delivery/customer-communications/{id}",
         "GET /delivery/customer-communications/{id}/events",
         "PATCH /delivery/customer-communications/{id}",
@@ -199,9 +200,9 @@ describe("GET /openapi.json", () => {
     expect(create.requestBody.required).toBe(true);
     // Reads of a tenant's shard take a bookmark; the admin routes and the R2 archive do not.
     const shardReads = operations.filter((o) => o.method === "get" && !/\/(admin|archive)\//.test(o.path));
-    // The list, get, events, the provider connections (issue 10), and the
-    // subscriptions' list, get and delivery log (issue 18).
-    expect(shardReads).toHaveLength(7);
+    // The list, get, events, the provider connections (issue 10), the unmatched provider events
+    // (issue 16), and the subscriptions' list, get and delivery log (issue 18).
+    expect(shardReads).toHaveLength(8);
     for (const { params, name } of shardReads) {
       expect(
         params.some((p) => p.name === "x-d1-bookmark" && p.in === "header"),

@@ -9,14 +9,17 @@
  * placement before each call: what every isolate sees once that sleep has
  * passed.
  */
-import { env, introspectWorkflow } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult, introspectWorkflow } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import worker from "../../src/index";
 import { shardBinding, shardNames } from "../../src/shards/config";
 import { copyPage } from "../../src/shards/copy";
 import { forgetCachedPlacements } from "../../src/shards/directory";
 import { TENANT_TABLES } from "../../src/shards/tenant-tables";
+import { fromTwilio, type WebhookMessage } from "../../src/webhooks/events";
 import { EXPECTED_BY_TEST } from "../support/expected-output";
-import { call, callers, communicationBody, newTenant, placeTenant, shardOf, signToken } from "../support/helpers";
+import { call, callers, communicationBody, newTenant, placeTenant, seed, shardOf, signToken } from "../support/helpers";
+import { connect, newStandardSecret, standardRequest, webhookUrl } from "../support/webhook-helpers";
 
 beforeEach(() => {
   vi.spyOn(console, "log").mockImplementation(() => undefined);
@@ -394,3 +397,176 @@ describe("a tenant move", () => {
     await placeTenant(seeded.tenant);
   });
 });
+
+/**
+ * Issue 16, items 2 and 3: an isolate whose cached placement predates the
+ * move's switch. Sleeps stay on here (the move waits one directory TTL after
+ * its switch before it deletes the source, as in production), so the source
+ * and its fence are still there when these writes arrive.
+ */
+describe("after the switch, an isolate still holding the old placement", () => {
+  const lines = (spy: { mock: { calls: unknown[][] } }) =>
+    spy.mock.calls.map(([l]) => {
+      try {
+        return JSON.parse(String(l));
+      } catch {
+        return { text: String(l) };
+      }
+    });
+
+  async function waitFrozen(tenant: string) {
+    await vi.waitFor(
+      async () => {
+        const row = await env.DIRECTORY.prepare("SELECT frozen FROM tenants WHERE tenant_id = ?")
+          .bind(tenant)
+          .first<{ frozen: number }>();
+        expect(row?.frozen).toBe(1);
+      },
+      { timeout: 30_000, interval: 25 },
+    );
+  }
+
+  it("a provider DELETE meets the fence, runs on the new shard: the connection stays deleted and its secret verifies nothing", async () => {
+    const seeded = await seedTenant(2);
+    const { tenant, who } = seeded;
+    const admin = await who.admin();
+    const secret = newStandardSecret();
+    await connect(admin, "standard", { secret });
+    const from = (await shardOf(tenant)) as string;
+    const to = shardNames(env).find((s) => s !== from) as string;
+    forgetCachedPlacements();
+    expect((await call("/providers", { token: admin })).json.providers).toHaveLength(1); // cached: `from`
+
+    await using introspector = await introspectWorkflow(env.TENANT_MOVE);
+    await startMove(tenant, to);
+    const [instance] = await introspector.get();
+    await instance?.waitForStepResult({ name: "switch" });
+
+    const deleted = await call("/providers/standard", { method: "DELETE", token: admin });
+    expect(deleted.status, deleted.text).toBe(200);
+    expect(await countIn(shardBinding(env, to), "provider_connections", tenant)).toBe(0);
+    expect(deleted.headers.get("x-d1-bookmark")?.split(":")[0]).toBe(to);
+    // What every isolate sees from now on, and after the source is deleted.
+    forgetCachedPlacements();
+    expect((await call("/providers", { token: admin })).json.providers).toEqual([]);
+    const hook = await call(
+      webhookUrl("standard", tenant),
+      standardRequest(secret, {
+        type: "communication.status",
+        data: { provider_message_id: "SMx", status: "delivered", occurred_at: new Date().toISOString() },
+      }),
+    );
+    expect(hook.status).toBe(403);
+  });
+
+  it("writes resume at the switch: refused (a warning, no stack) only while frozen, the first write after it lands on the new shard", async () => {
+    const seeded = await seedTenant(2);
+    const { tenant, who } = seeded;
+    const from = (await shardOf(tenant)) as string;
+    const to = shardNames(env).find((s) => s !== from) as string;
+    forgetCachedPlacements();
+    expect((await call("?limit=1", { token: await who.viewer() })).status).toBe(200); // cached: `from`, not frozen
+
+    await using introspector = await introspectWorkflow(env.TENANT_MOVE);
+    await introspector.modifyAll(async (m) => {
+      await m.disableSleeps();
+      // Holds the frozen phase for a few seconds (two failed attempts, 2 s and 4 s apart).
+      await m.mockStepError({ name: "verifying" }, new Error("slow step"), 2);
+    });
+    await startMove(tenant, to);
+    await waitFrozen(tenant);
+
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const refused = await call("", { method: "POST", token: await who.admin(), body: communicationBody() });
+    expect(refused.status, refused.text).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("60");
+    const warned = lines(warn);
+    expect(warned.find((l) => l.msg === "tenant_frozen")).toMatchObject({ level: "warn", fenced: true });
+    expect(warned.find((l) => l.msg === "request")).toMatchObject({ level: "warn", status: 503 });
+    expect(JSON.stringify(warned)).not.toContain("stack");
+    expect(lines(error)).toEqual([]);
+
+    const [instance] = await introspector.get();
+    await instance?.waitForStepResult({ name: "switch" });
+    // The refused write re-read the placement ("frozen"); the next write asks again and finds the switch.
+    const created = await call("", { method: "POST", token: await who.admin(), body: communicationBody() });
+    expect(created.status, created.text).toBe(201);
+    expect(created.headers.get("x-d1-bookmark")?.split(":")[0]).toBe(to);
+    await instance?.waitForStatus("complete");
+    forgetCachedPlacements();
+    const read = await call(`/${created.json.communication.id}`, { token: await who.viewer() });
+    expect(read.status).toBe(200);
+    expect(lines(error)).toEqual([]);
+  }, 90_000);
+
+  it("the queue consumer applies a provider event on the new shard at once", async () => {
+    const tenant = newTenant();
+    const admin = await callers(tenant).admin();
+    const sid = `SM${crypto.randomUUID().replaceAll("-", "")}`;
+    const [comm] = await seed(admin, [communicationBody({ provider: "twilio", provider_message_id: sid })]);
+    const from = (await shardOf(tenant)) as string;
+    const to = shardNames(env).find((s) => s !== from) as string;
+    forgetCachedPlacements();
+    // The consumer's first message caches `from` in this isolate.
+    const warm = await runQueue(fromTwilio(tenant, { MessageSid: sid, MessageStatus: "sent" }, Date.now()));
+    expect(warm.retryMessages).toEqual([]);
+
+    await using introspector = await introspectWorkflow(env.TENANT_MOVE);
+    await startMove(tenant, to);
+    const [instance] = await introspector.get();
+    await instance?.waitForStepResult({ name: "switch" });
+
+    const result = await runQueue(fromTwilio(tenant, { MessageSid: sid, MessageStatus: "delivered" }, Date.now()));
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(1);
+    const row = await shardBinding(env, to)
+      .prepare("SELECT status FROM communications WHERE tenant_id = ? AND id = ?")
+      .bind(tenant, comm.id)
+      .first<{ status: string }>();
+    expect(row?.status).toBe("delivered");
+  });
+});
+
+describe("deletes during a move's copy", () => {
+  it("a row the source deletes after it was copied is removed from the target by the sync pass: the move completes", async () => {
+    const seeded = await seedTenant(3);
+    const { tenant, who } = seeded;
+    const admin = await who.admin();
+    await connect(admin, "standard", { secret: newStandardSecret() });
+    await connect(admin, "twilio", { auth_token: crypto.randomUUID().replaceAll("-", "") });
+    const from = (await shardOf(tenant)) as string;
+    const to = shardNames(env).find((s) => s !== from) as string;
+    await using introspector = await introspectWorkflow(env.TENANT_MOVE);
+    await introspector.modifyAll(async (m) => {
+      await m.disableSleeps();
+      // Holds the move between its copy and its freeze (a failed attempt, retried 2 s later).
+      await m.mockStepError({ name: "freeze" }, new Error("slow step"), 1);
+    });
+    await startMove(tenant, to);
+    await vi.waitFor(async () => expect(await countIn(shardBinding(env, to), "provider_connections", tenant)).toBe(2), {
+      timeout: 30_000,
+      interval: 25,
+    });
+    // Copied already; deleted at the source before the freeze.
+    const deleted = await fresh(() => call("/providers/standard", { method: "DELETE", token: admin }));
+    expect(deleted.status).toBe(200);
+    const [instance] = await introspector.get();
+    await instance?.waitForStatus("complete");
+    const state = await placement(tenant);
+    expect(state.move).toMatchObject({ status: "done", error: null });
+    expect(state.shard).toBe(to);
+    const providers = await fresh(() => call("/providers", { token: admin }));
+    expect(providers.json.providers.map((p: { provider: string }) => p.provider)).toEqual(["twilio"]);
+  });
+});
+
+async function runQueue(messages: WebhookMessage[]) {
+  const batch = createMessageBatch<WebhookMessage>(
+    "customer-communications-webhooks",
+    messages.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: Date.now(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return getQueueResult(batch, ctx);
+}

@@ -7,7 +7,7 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { shardBinding, shardNames } from "../../src/shards/config";
 import { DIRECTORY_TTL_MS, forgetCachedPlacements } from "../../src/shards/directory";
-import { call, callers, communicationBody, newTenant, placeTenant, shardOf } from "../support/helpers";
+import { call, callers, communicationBody, newTenant, placeTenant, shardOf, signToken } from "../support/helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -99,6 +99,45 @@ describe("placement", () => {
     const shards = new Set(results.map((r) => r.headers.get("x-d1-bookmark")?.split(":")[0]));
     expect(shards).toEqual(new Set([await shardOf(tenant)]));
     expect(await countIn(await placeTenant(tenant), "communications", tenant)).toBe(4);
+  });
+});
+
+describe("who places a tenant (issue 16, item 1)", () => {
+  it("a customer's request for a tenant the directory does not know places nothing: an empty list, 404 by id", async () => {
+    const tenant = newTenant();
+    const who = callers(tenant);
+    const customer = await who.customer();
+    const list = await call("?limit=5", { token: customer });
+    expect(list.status).toBe(200);
+    expect(list.json).toMatchObject({ communications: [], total: 0, next_cursor: null });
+    expect((await call(`/${crypto.randomUUID()}`, { token: customer })).status).toBe(404);
+    expect((await call(`/${crypto.randomUUID()}/events`, { token: customer })).status).toBe(404);
+    expect(await shardOf(tenant)).toBeUndefined();
+    const admin = await call(`/admin/tenants/${tenant}`, { token: await signToken({ is_system_admin: true }) });
+    expect(admin.status).toBe(404);
+    // Staff place it; the customer then reads from its shard.
+    const created = await call("", {
+      method: "POST",
+      token: await who.admin(),
+      body: communicationBody({ customer_id: who.customerId }),
+    });
+    expect(created.status).toBe(201);
+    const home = await shardOf(tenant);
+    expect(home).toBeDefined();
+    const mine = await call("?limit=5", { token: customer });
+    expect(mine.json.communications.map((c: { id: string }) => c.id)).toEqual([created.json.communication.id]);
+    expect(mine.headers.get("x-d1-bookmark")?.split(":")[0]).toBe(home);
+  });
+
+  it("staff (a reader or a manager) and system administrators place a new tenant", async () => {
+    for (const token of [await callers(newTenant()).viewer(), await callers(newTenant()).admin()]) {
+      const res = await call("?limit=1", { token });
+      expect(res.status).toBe(200);
+    }
+    const tenant = newTenant();
+    const res = await call(`?limit=1&tenant_id=${tenant}`, { token: await signToken({ is_system_admin: true }) });
+    expect(res.status).toBe(200);
+    expect(await shardOf(tenant)).toBeDefined();
   });
 });
 

@@ -7,6 +7,7 @@ import { env, introspectWorkflow } from "cloudflare:test";
 import { setupServer } from "msw/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shardBinding, shardNames } from "../../src/shards/config";
+import { throughFence } from "../../src/shards/copy";
 import { forgetCachedPlacements } from "../../src/shards/directory";
 import { call, callers, communicationBody, newTenant, shardOf, signToken } from "../support/helpers";
 import { receiver, subscribe, until } from "./support";
@@ -61,7 +62,7 @@ describe("a tenant move", () => {
     await until(() => expect(r.got).toHaveLength(4));
   }, 60_000);
 
-  it("the fence refuses a delete of these tables until the move drains it", async () => {
+  it("the fence refuses a delete of these tables; only the move's own delete batch passes it", async () => {
     const tenant = newTenant();
     const admin = await callers(tenant).admin();
     const sub = await subscribe(admin, receiver(server).url);
@@ -75,8 +76,15 @@ describe("a tenant move", () => {
     ).rejects.toThrow(/tenant_frozen/);
     const refused = await call(`/subscriptions/${sub.id}`, { method: "DELETE", token: admin });
     expect(refused.status).toBe(503);
-    await db.prepare("UPDATE tenant_fences SET draining = 1 WHERE tenant_id = ?").bind(tenant).run();
-    await db.prepare("DELETE FROM subscriptions WHERE tenant_id = ? AND id = ?").bind(tenant, sub.id).run();
+    // The move's own delete passes: it opens the fence for its one batch (src/shards/copy.ts).
+    await throughFence(
+      db,
+      tenant,
+      db.prepare("DELETE FROM subscriptions WHERE tenant_id = ? AND id = ?").bind(tenant, sub.id),
+    );
+    await expect(db.prepare("DELETE FROM subscription_events WHERE tenant_id = ?").bind(tenant).run()).rejects.toThrow(
+      /tenant_frozen/,
+    );
     await db.prepare("DELETE FROM tenant_fences WHERE tenant_id = ?").bind(tenant).run();
   });
 });

@@ -5,6 +5,8 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       TEST_DIRECTORY_MIGRATIONS: D1Migration[];
+      /** wrangler.toml's rate-limit bindings and vars per environment, as JSON (vitest.config.ts). */
+      TEST_RATE_LIMIT_CONFIG: string;
     }
   }
 }

@@ -6,7 +6,7 @@
  * nothing. The Worker's own queue() handler is called with createMessageBatch.
  */
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { fromTwilio, type WebhookMessage } from "../../src/webhooks/events";
 import { call, callers, communicationBody, newTenant, seed, shardOf, tenantShard } from "../support/helpers";
@@ -149,5 +149,36 @@ describe("queue consumer with a D1 failure mid-batch", () => {
     expect(result.retryMessages.map((r) => r.msgId)).toEqual(["a"]);
     expect(result.explicitAcks).toEqual([]);
     expect(result.ackAll).toBe(false);
+  });
+});
+
+describe("the consumer's log when a message fails (issue 16, item 9)", () => {
+  it("names the error's class and code, never the driver's text (which can hold bound values)", async () => {
+    const tenant = newTenant();
+    const admin = await callers(tenant).admin();
+    const sid = `SM${crypto.randomUUID().replaceAll("-", "")}`;
+    await seed(admin, [communicationBody({ provider: "twilio", provider_message_id: sid })]);
+    const secret = "Leave it with the neighbour at +15557654321";
+    const leaky = () =>
+      new Error(`D1_ERROR: CHECK constraint failed: json_valid(details) params: ${secret}: SQLITE_CONSTRAINT`);
+    // A shard whose every statement fails with that message.
+    const fail = () => Promise.reject(leaky());
+    const db: D1Database = {
+      withSession: () => db,
+      prepare: () => ({ bind: () => ({ all: fail, run: fail, first: fail, raw: fail }) }),
+      batch: fail,
+    } as unknown as D1Database;
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const result = await runBatch(fromTwilio(tenant, { MessageSid: sid, MessageStatus: "delivered" }, Date.now()), {
+      ...env,
+      [(await shardOf(tenant)) ?? "SHARD_0"]: db,
+    });
+    expect(result.retryMessages).toHaveLength(1);
+    const lines = error.mock.calls.map(([l]) => String(l));
+    const line = JSON.parse(lines.find((l) => l.includes("webhook event not applied")) as string);
+    expect(line).toMatchObject({ level: "error", error_code: "internal_error", sqlite_code: "SQLITE_CONSTRAINT" });
+    expect(line.error_class).toContain("Error");
+    expect(lines.join("\n")).not.toContain("+15557654321");
+    expect(lines.join("\n")).not.toContain("neighbour");
   });
 });

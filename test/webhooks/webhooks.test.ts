@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { STATUS_MAP } from "../../src/webhooks/events";
-import { call, callers, communicationBody, newTenant, seed, tenantShard } from "../support/helpers";
+import { call, callers, communicationBody, newTenant, seed, signToken, tenantShard } from "../support/helpers";
 import {
   connect,
   eventually,
@@ -507,4 +507,132 @@ describe("SendGrid batches", () => {
       expect(results.every((r) => r.n === 4)).toBe(true);
     }, 60_000);
   }, 240_000);
+});
+
+describe("issue 16: attribution, ids and parsing", () => {
+  it('"unattributed" is no customer: a token naming the nil UUID reads nothing; the nil UUID is refused as a customer id', async () => {
+    const t = await setup();
+    const phone = `+1888${Math.floor(Math.random() * 1e7)}`;
+    const messageSid = sid();
+    await t.twilio({ MessageSid: messageSid, From: phone, To: "+15551234567", Body: "Who is this?" });
+    // Staff still see them.
+    await eventually(async () => {
+      const list = await call(`?customer_id=${NIL}&direction=inbound`, { token: t.admin });
+      expect(list.json.total).toBe(1);
+    });
+    const [row] = (await call(`?customer_id=${NIL}`, { token: t.admin })).json.communications;
+    // A customer token whose customer_id (or sub) is the nil UUID is no customer's.
+    for (const token of [
+      await signToken({ tenant_id: t.tenant, customer_id: NIL }),
+      await signToken({ sub: NIL, tenant_id: t.tenant }),
+      await signToken({ tenant_id: t.tenant, customer_id: NIL.toUpperCase() }),
+    ]) {
+      for (const path of ["", `?customer_id=${NIL}`, `/${row.id}`, `/${row.id}/events`]) {
+        const res = await call(path, { token });
+        expect(res.status, path).toBe(403);
+        expect(res.text).not.toContain("Who is this?");
+      }
+    }
+    // Refused as the customer of a create, in every language.
+    const created = await call("?language=ar", {
+      method: "POST",
+      token: t.admin,
+      body: communicationBody({ customer_id: NIL }),
+    });
+    expect(created.status).toBe(400);
+    expect(created.json.errors).toEqual([
+      {
+        field: "customer_id",
+        message:
+          "لا يمكن أن يكون الحقل customer_id هو المعرّف الصفري (nil UUID): فهو يميّز الرسائل الواردة من مرسلين مجهولين",
+      },
+    ]);
+    const inbound = await t.standard({
+      type: "communication.inbound",
+      data: { type: "sms", customer_id: NIL, content: "x", communication_details: { sender: { phone } } },
+    });
+    expect(inbound.status).toBe(400);
+    expect(inbound.json.errors[0].field).toBe("data.customer_id");
+    // Adoption still ties it to the next customer who uses the address.
+    const customer = crypto.randomUUID();
+    await seed(t.admin, [
+      communicationBody({ customer_id: customer, communication_details: { recipient: { phone } } }),
+    ]);
+    const mine = await call("?direction=inbound", { token: await t.who.customer(customer) });
+    expect(mine.json.communications.map((c: { content: string }) => c.content)).toEqual(["Who is this?"]);
+  });
+
+  it("SendGrid events find their message however its id was stored, and never another recipient's", async () => {
+    const t = await setup();
+    const xid = () =>
+      btoa(crypto.randomUUID())
+        .replace(/[^A-Za-z0-9]/g, "")
+        .slice(0, 22);
+    const path = (n: number) => `.filterdrecv-5645d9c87f-6r9lz-1-62E6B2E5-${n}.0`;
+    const [x1, x2, x3, x4, x5] = [xid(), xid(), xid(), xid(), xid()];
+    const event = (sgMessageId: string, n: number) => ({
+      event: "delivered",
+      email: `r${n}@example.com`,
+      timestamp: 1_796_000_000 + n,
+      sg_event_id: `${sgMessageId}-${n}`,
+      sg_message_id: sgMessageId,
+    });
+    // Kept before their creates: one for a full id, one for an X-Message-Id.
+    await t.sendgrid([event(`${x4}${path(4)}`, 4), event(`${x5}${path(5)}`, 5)]);
+    await eventually(async () => {
+      const kept = await (await tenantShard(t.tenant))
+        .prepare("SELECT count(*) AS n FROM pending_provider_events WHERE tenant_id = ?")
+        .bind(t.tenant)
+        .first<{ n: number }>();
+      expect(kept?.n).toBe(2);
+    });
+    const email = (id: string) => communicationBody({ type: "email", provider: "sendgrid", provider_message_id: id });
+    const [full, short, otherRecipient, lateFull, lateShort] = await seed(t.admin, [
+      email(`${x1}${path(1)}`),
+      email(x2),
+      email(`${x3}${path(3)}`),
+      email(`${x4}${path(4)}`),
+      email(x5),
+    ]);
+    await t.sendgrid([event(`${x1}${path(1)}`, 1), event(`${x2}${path(2)}`, 2), event(`${x3}${path(7)}`, 7)]);
+    for (const c of [full, short, lateFull, lateShort]) await waitStatus(t.admin, c.id, "delivered", 1);
+    // Another recipient of x3's send: not x3's first recipient's message; kept, listed as unmatched.
+    expect((await get(t.admin, otherRecipient.id)).status).toBe("sent");
+    expect(await eventsOf(t.admin, otherRecipient.id)).toEqual([]);
+    await eventually(async () => {
+      const unmatched = await call("/providers/unmatched", { token: t.admin });
+      expect(unmatched.json.events.map((e: { provider_message_id: string }) => e.provider_message_id)).toEqual([
+        `${x3}${path(7)}`,
+      ]);
+    });
+  });
+
+  it("Twilio: the signature and the validator read one parse of the form (a leading '?' loses no field)", async () => {
+    const t = await setup();
+    const id = sid();
+    const [c] = await seed(t.admin, [communicationBody({ provider: "twilio", provider_message_id: id })]);
+    const url = webhookUrl("twilio", t.tenant);
+    const request = twilioRequest(url, t.twilioToken, { MessageSid: id, MessageStatus: "delivered" });
+    request.rawBody = `?${request.rawBody}`;
+    const res = await call(url, request);
+    expect(res.status, res.text).toBe(200);
+    await waitStatus(t.admin, c.id, "delivered", 1);
+  });
+
+  it("Standard Webhooks communication.inbound: data is a create body, direction inbound accepted, outbound refused", async () => {
+    const t = await setup();
+    const phone = `+1999${Math.floor(Math.random() * 1e7)}`;
+    const data = { type: "sms", content: "Ring twice", communication_details: { sender: { phone } } };
+    const ok = await t.standard({ type: "communication.inbound", data: { ...data, direction: "inbound" } });
+    expect(ok.status, ok.text).toBe(200);
+    await eventually(async () => {
+      const list = await call(`?direction=inbound&provider=standard`, { token: t.admin });
+      expect(list.json.communications.map((c: { content: string }) => c.content)).toContain("Ring twice");
+    });
+    const outbound = await t.standard({ type: "communication.inbound", data: { ...data, direction: "outbound" } });
+    expect(outbound.status).toBe(400);
+    expect(outbound.json.errors).toEqual([
+      { field: "data.direction", message: "data.direction must be one of: inbound" },
+    ]);
+  });
 });
