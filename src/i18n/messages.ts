@@ -62,6 +62,8 @@ const en = {
   field_cursor_with_page: "{field} cannot be combined with page",
   field_page_too_deep: "{field} reaches past the first {max} results; use cursor (next_cursor) to go further",
   field_in_future: "{field} must not be in the future",
+  // Public origin (issue 23)
+  public_base_url_invalid: "This server's public URL is not configured correctly",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -121,6 +123,8 @@ const ar: Catalogue = {
   field_cursor_with_page: "لا يمكن استخدام الحقل {field} مع page",
   field_page_too_deep: "الحقل {field} يتجاوز أول {max} نتيجة؛ استخدم cursor (next_cursor) للمتابعة",
   field_in_future: "يجب ألا يكون الحقل {field} في المستقبل",
+  // Public origin (issue 23)
+  public_base_url_invalid: "عنوان URL العام لهذا الخادم غير مهيأ بشكل صحيح",
 };
 
 const ku: Catalogue = {
@@ -177,6 +181,8 @@ const ku: Catalogue = {
   field_cursor_with_page: "خانەی {field} لەگەڵ page بەکارناهێنرێت",
   field_page_too_deep: "خانەی {field} لە یەکەم {max} ئەنجام تێدەپەڕێت؛ بۆ بەردەوامبوون cursor (next_cursor) بەکاربهێنە",
   field_in_future: "خانەی {field} نابێت لە داهاتوودا بێت",
+  // Public origin (issue 23)
+  public_base_url_invalid: "URLی گشتیی ئەم ڕاژەکارە بە دروستی ڕێکنەخراوە",
 };
 
 const fa: Catalogue = {
@@ -233,6 +239,8 @@ const fa: Catalogue = {
   field_cursor_with_page: "فیلد {field} را نمی‌توان همراه با page استفاده کرد",
   field_page_too_deep: "فیلد {field} از {max} نتیجهٔ نخست فراتر می‌رود؛ برای ادامه از cursor (next_cursor) استفاده کنید",
   field_in_future: "فیلد {field} نباید در آینده باشد",
+  // Public origin (issue 23)
+  public_base_url_invalid: "نشانی URL عمومی این سرور به‌درستی پیکربندی نشده است",
 };
 
 export const LANGUAGES = ["en", "ar", "ku", "fa"] as const;

@@ -6,6 +6,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { LANGUAGES } from "../i18n/messages";
 import { BOOKMARK_PATTERN } from "../middleware/context";
+import { streamItemSchemas } from "./responses";
 import { ADMIN_TAG, TAG, WEBHOOK_TAG } from "./route";
 
 /** The document's head; paths and schemas come from the routes. */
@@ -41,6 +42,7 @@ export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] 
 
 /** Components the routes refer to: the bearer scheme and the response headers. */
 export function registerDocumentComponents(registry: OpenAPIHono["openAPIRegistry"]) {
+  for (const [name, schema] of streamItemSchemas) registry.register(name, schema);
   registry.registerComponent("parameters", "AcceptLanguage", {
     name: "accept-language",
     in: "header",

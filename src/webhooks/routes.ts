@@ -15,6 +15,7 @@ import type { Provider } from "../db/schema";
 import type { AppEnv } from "../env";
 import { translate } from "../i18n/messages";
 import { ApiError, MAX_MESSAGE_LENGTH } from "../lib/errors";
+import { publicUrl } from "../lib/public-url";
 import { UUID } from "../lib/uuid";
 import { validationHook } from "../lib/validation";
 import { bodyErrors, error, everyResponse, failure, invalidJson, json } from "../openapi/responses";
@@ -49,7 +50,9 @@ async function verify(provider: Provider, c: Context<AppEnv>, secret: string, ra
   const h = (name: string) => c.req.header(name);
   switch (provider) {
     case "twilio":
-      return verifyTwilio(secret, c.req.url, new URLSearchParams(raw), h("x-twilio-signature"));
+      // Twilio signs the URL it called: behind a gateway that rewrites Host,
+      // the public one (PUBLIC_BASE_URL), not the one this request arrived at.
+      return verifyTwilio(secret, publicUrl(c.env, c.req.url), new URLSearchParams(raw), h("x-twilio-signature"));
     case "sendgrid":
       return verifySendgrid(
         secret,
@@ -170,6 +173,10 @@ export const twilioWebhookRoute = createRoute({
     },
     400: invalidBody("A verified call whose form fields are malformed."),
     ...responses,
+    500: error("Unexpected error, or PUBLIC_BASE_URL unusable (the URL Twilio signed cannot be known).", {
+      internal: failure("Anything unexpected", "internal_error"),
+      public_url: failure("PUBLIC_BASE_URL is set but not an origin", "public_base_url_invalid"),
+    }),
   },
 });
 
