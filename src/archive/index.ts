@@ -31,7 +31,8 @@ const DateParams = z.object({
     .refine(
       (d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
     )
-    .openapi({ param: { name: "date", in: "path" }, description: "A UTC day.", example: "2026-05-31" }),
+    // format: date states the calendar check of the refine above (2026-02-30 is refused).
+    .openapi({ param: { name: "date", in: "path" }, description: "A UTC day.", example: "2026-05-31", format: "date" }),
 });
 
 /**
