@@ -1,9 +1,9 @@
 /**
  * A built Worker served by `wrangler dev` on loopback, on a fresh local state
  * directory, for the load scripts (scripts/load.mjs, scripts/load-webhooks.mjs):
- *  1. `persist` emptied, then the directory and every shard migrated
- *     (scripts/migrate.mjs; `migrate: false` leaves the databases empty, and
- *     `prepare(persist)` runs before the Worker starts, e.g. to store objects);
+ *  1. `persist` emptied (unless `reset: false`: a caller that prepared it),
+ *     then the directory and every shard migrated (scripts/migrate.mjs;
+ *     `migrate: false` leaves the databases as they are);
  *  2. a build of the Worker (`wrangler deploy --dry-run`), served with
  *     `--no-bundle`: wrangler dev reloads on every source change, and a reload
  *     answers in-flight requests with a 503 of its own (`dist`: a build
@@ -36,11 +36,10 @@ function mustRun(cmd, args) {
  * log file's path, `ready()` (resolves once /openapi.json answers, within
  * 60 s) and `stop()`.
  */
-export function startLocalWorker({ persist, port, inspectorPort, vars, migrate = true, dist, prepare }) {
-  rmSync(persist, { recursive: true, force: true });
+export function startLocalWorker({ persist, port, inspectorPort, vars, migrate = true, reset = true, dist }) {
+  if (reset) rmSync(persist, { recursive: true, force: true });
   mkdirSync(persist, { recursive: true });
   if (migrate) mustRun("node", ["scripts/migrate.mjs", "--local", "--persist-to", persist]);
-  prepare?.(persist);
   if (!dist) {
     dist = resolve(persist, "dist");
     mustRun("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dist]);

@@ -148,10 +148,14 @@ export const streamItemSchemas = new Map<string, z.ZodType>();
  * generator we use reads it yet); test/support/openapi-contract.ts reads it
  * to check every line of every streamed answer the tests receive.
  *
- * `maxLength` bounds the whole body in characters (OWASP API4 asks every
- * string for a bound): state at the call why the body cannot be longer.
- * `example` is the body as sent (a few items, in the media type's framing);
- * test/openapi/openapi.test.ts checks each of its items against the schema.
+ * `item` is the shape of one NDJSON line, one `data:` of an event (JSON), or
+ * one CSV row as its header names the columns (values as strings: CSV has
+ * no types). `maxLength` bounds the whole body in characters (OWASP API4
+ * asks every string for a bound): state at the call why the body cannot be
+ * longer. `example` is the body as sent (a few items, in the media type's
+ * framing); test/openapi/openapi.test.ts checks each of its items against
+ * the item schema. A response offered in two media types (NDJSON or CSV):
+ * merge the `content` of two calls.
  */
 export function streamed({
   mediaType,

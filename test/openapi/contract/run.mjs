@@ -35,6 +35,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import openapiTS, { astToString } from "openapi-typescript";
+import { unstable_readConfig } from "wrangler";
 import { ROOT } from "../../../scripts/lib/local.mjs";
 import { startLocalWorker } from "../../../scripts/lib/local-worker.mjs";
 import { plan } from "./plan.mjs";
@@ -50,6 +51,10 @@ const { values: opts } = parseArgs({
 const STATE = resolve(ROOT, ".wrangler/contract");
 const HERE = resolve(ROOT, "test/openapi/contract");
 const started = Date.now();
+/** CONTRACT_VERBOSE=1: when each phase ends, on stderr. */
+const phase = (name) => {
+  if (process.env.CONTRACT_VERBOSE) console.error(`${((Date.now() - started) / 1000).toFixed(1)} s: ${name}`);
+};
 
 /**
  * Documented statuses no local run can produce, each with its reason. Keep
@@ -93,6 +98,7 @@ function mustRun(cmd, args) {
 }
 const dist = opts.dist ? resolve(ROOT, opts.dist) : resolve(STATE, "dist");
 if (!opts.dist) mustRun("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dist]);
+phase("build");
 
 const secrets = {
   jwt: randomBytes(32).toString("hex"),
@@ -108,58 +114,8 @@ const archiveExample =
   ].examples.stream.value;
 const archiveBody = archiveExample.replaceAll(/"tenant_id":"[^"]+"/g, `"tenant_id":"${tenant}"`);
 
-const origin = (port) => `http://127.0.0.1:${port}`;
-const workers = {
-  A: startLocalWorker({
-    persist: resolve(STATE, "a"),
-    port: portA,
-    inspectorPort: inspectA,
-    dist,
-    vars: {
-      JWT_SECRET: secrets.jwt,
-      PROVIDER_SECRETS_KEY: secrets.providers,
-      // Clients reach A through Prism: the gateway whose origin A hands out.
-      PUBLIC_BASE_URL: origin(prismA),
-    },
-    prepare: (persist) => {
-      const file = resolve(persist, "archive.ndjson");
-      writeFileSync(file, archiveBody);
-      mustRun("npx", [
-        "wrangler",
-        "r2",
-        "object",
-        "put",
-        `customer-communications-archive/${tenant}/${archiveDay}.ndjson`,
-        "--file",
-        file,
-        "--content-type",
-        "application/x-ndjson",
-        "--local",
-        "--persist-to",
-        persist,
-        "--config",
-        resolve(ROOT, "wrangler.toml"),
-      ]);
-    },
-  }),
-  B: startLocalWorker({
-    persist: resolve(STATE, "b"),
-    port: portB,
-    inspectorPort: inspectB,
-    dist,
-    migrate: false,
-    vars: { JWT_SECRET: "shorter-than-32-bytes", PROVIDER_SECRETS_KEY: secrets.providers },
-  }),
-  C: startLocalWorker({
-    persist: resolve(STATE, "c"),
-    port: portC,
-    inspectorPort: inspectC,
-    dist,
-    migrate: false,
-    vars: { JWKS_URL: deadJwks, JWT_ISSUER: "contract", JWT_AUDIENCE: "contract" },
-  }),
-};
-
+/** The Workers (A, B, C) and Prism processes, stopped on exit. */
+const workers = {};
 const children = [];
 function stopAll() {
   for (const w of Object.values(workers)) w.stop();
@@ -179,11 +135,84 @@ function fail(lines) {
   process.exit(1);
 }
 
+const origin = (port) => `http://127.0.0.1:${port}`;
+/** A command run to completion, without blocking the others (wrangler's start-up is most of their time). */
+const run = (cmd, args) =>
+  new Promise((done) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: ENV, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("close", (code) => (code === 0 ? done() : fail([`${cmd} ${args.join(" ")} failed:`, out])));
+  });
+
+// B and C need no migration: they start first and boot while A's state is prepared.
+workers.B = startLocalWorker({
+  persist: resolve(STATE, "b"),
+  port: portB,
+  inspectorPort: inspectB,
+  dist,
+  migrate: false,
+  vars: { JWT_SECRET: "shorter-than-32-bytes", PROVIDER_SECRETS_KEY: secrets.providers },
+});
+workers.C = startLocalWorker({
+  persist: resolve(STATE, "c"),
+  port: portC,
+  inspectorPort: inspectC,
+  dist,
+  migrate: false,
+  vars: { JWKS_URL: deadJwks, JWT_ISSUER: "contract", JWT_AUDIENCE: "contract" },
+});
+// A: migrated as `npm run db:migrate:local` does (every D1 binding), and an archived day in R2.
+const stateA = resolve(STATE, "a");
+mkdirSync(stateA, { recursive: true });
+writeFileSync(resolve(STATE, "archive.ndjson"), archiveBody);
+// scripts/migrate.mjs applies the databases one after the other; here each is one
+// `wrangler d1 migrations apply` too, run side by side (most of their time is wrangler starting).
+const databases = unstable_readConfig({ config: resolve(ROOT, "wrangler.toml") }, {}).d1_databases ?? [];
+await Promise.all([
+  ...databases.map((db) =>
+    run("npx", ["wrangler", "d1", "migrations", "apply", db.binding, "--local", "--persist-to", stateA]),
+  ),
+  run("npx", [
+    "wrangler",
+    "r2",
+    "object",
+    "put",
+    `customer-communications-archive/${tenant}/${archiveDay}.ndjson`,
+    "--file",
+    resolve(STATE, "archive.ndjson"),
+    "--content-type",
+    "application/x-ndjson",
+    "--local",
+    "--persist-to",
+    stateA,
+    "--config",
+    resolve(ROOT, "wrangler.toml"),
+  ]),
+]);
+phase("A migrated, archive stored");
+workers.A = startLocalWorker({
+  persist: stateA,
+  port: portA,
+  inspectorPort: inspectA,
+  dist,
+  reset: false,
+  migrate: false,
+  vars: {
+    JWT_SECRET: secrets.jwt,
+    PROVIDER_SECRETS_KEY: secrets.providers,
+    // Clients reach A through Prism: the gateway whose origin A hands out.
+    PUBLIC_BASE_URL: origin(prismA),
+  },
+});
+
 try {
   await Promise.all(Object.values(workers).map((w) => w.ready()));
 } catch (err) {
   fail([String(err.message)]);
 }
+phase("Workers ready");
 
 // ------------------------------------------------------------------ Prism, on the served document
 const served = await (await fetch(`${origin(portA)}/openapi.json`)).json();
@@ -230,8 +259,10 @@ const tsc = spawnSync(resolve(ROOT, "node_modules/.bin/tsc"), ["-p", resolve(HER
   encoding: "utf8",
 });
 if (tsc.status !== 0) fail(["the client program does not typecheck against the generated types:", tsc.stdout]);
+phase("types generated, client typechecked");
 
 await Promise.all([listening(prismA), listening(prismB), listening(prismC)]);
+phase("Prism listening");
 
 // ------------------------------------------------------------------ requests through Prism
 /** A request that has no answer by then fails its step (and the run goes on). */
@@ -318,6 +349,7 @@ try {
 } catch (err) {
   fail([`the generated client's program failed: ${err.stack ?? err}`]);
 }
+phase("client ran");
 
 for (const step of steps) {
   if (step.direct) {
@@ -354,6 +386,7 @@ for (const step of steps) {
 }
 
 // ------------------------------------------------------------------ coverage of the served document
+phase("plan ran");
 const covered = new Set(seen.filter((s) => s.operation).map((s) => `${s.operation} ${s.status}`));
 const documented = operations.flatMap((o) => o.statuses.map((status) => `${o.id} ${status}`));
 const missing = documented.filter((key) => !covered.has(key) && !(key in EXEMPT));
