@@ -22,7 +22,7 @@
  *     or status added without a step here fails this stage.
  *
  * Success prints one line. On failure: what failed, and where the logs are.
- *   node test/openapi/contract/run.mjs [--dist dist] [--keep]
+ *   npm run test:contract [-- --dist dist] [-- --keep]
  * `--dist`: serve that build (npm test passes the one `npm run build` made);
  * else build into the state directory. CONTRACT_PORTS="p1,p2,...": the ten
  * ports to use (default: free ones the system picks).
@@ -68,19 +68,25 @@ const EXEMPT = {
 };
 
 // ------------------------------------------------------------------ ports
-async function freePort() {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
+/** `n` distinct ports the system reports free (all held open until each is known, then released). */
+async function freePorts(n) {
+  const servers = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const server = createServer();
+      await new Promise((r) => server.listen(0, "127.0.0.1", r));
+      return server;
+    }),
+  );
+  const ports = servers.map((server) => server.address().port);
+  await Promise.all(servers.map((server) => new Promise((r) => server.close(r))));
+  return ports;
 }
 const fixed = process.env.CONTRACT_PORTS?.split(",").map(Number);
 if (fixed && (fixed.length < 10 || fixed.some((p) => !Number.isInteger(p)))) {
   console.error("CONTRACT_PORTS needs ten ports, comma-separated");
   process.exit(2);
 }
-const ports = fixed ?? (await Promise.all(Array.from({ length: 10 }, freePort)));
+const ports = fixed ?? (await freePorts(10));
 const [portA, inspectA, portB, inspectB, portC, inspectC, prismA, prismB, prismC, jwksPort] = ports;
 // Nothing listens on the tenth port: C's JWKS endpoint is unreachable.
 const deadJwks = `http://127.0.0.1:${jwksPort}/jwks.json`;
