@@ -35,7 +35,6 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import openapiTS, { astToString } from "openapi-typescript";
-import { unstable_readConfig } from "wrangler";
 import { ROOT } from "../../../scripts/lib/local.mjs";
 import { startLocalWorker } from "../../../scripts/lib/local-worker.mjs";
 import { plan } from "./plan.mjs";
@@ -142,7 +141,7 @@ function fail(lines) {
 }
 
 const origin = (port) => `http://127.0.0.1:${port}`;
-/** A command run to completion, without blocking the others (wrangler's start-up is most of their time). */
+/** A command run to completion, without blocking B's and C's start-up. */
 const run = (cmd, args) =>
   new Promise((done) => {
     const child = spawn(cmd, args, { cwd: ROOT, env: ENV, stdio: ["ignore", "pipe", "pipe"] });
@@ -169,33 +168,27 @@ workers.C = startLocalWorker({
   migrate: false,
   vars: { JWKS_URL: deadJwks, JWT_ISSUER: "contract", JWT_AUDIENCE: "contract" },
 });
-// A: migrated as `npm run db:migrate:local` does (every D1 binding), and an archived day in R2.
+// A: migrated with `npm run db:migrate:local`'s script, then an archived day stored in R2.
 const stateA = resolve(STATE, "a");
 mkdirSync(stateA, { recursive: true });
 writeFileSync(resolve(STATE, "archive.ndjson"), archiveBody);
-// scripts/migrate.mjs applies the databases one after the other; here each is one
-// `wrangler d1 migrations apply` too, run side by side (most of their time is wrangler starting).
-const databases = unstable_readConfig({ config: resolve(ROOT, "wrangler.toml") }, {}).d1_databases ?? [];
-await Promise.all([
-  ...databases.map((db) =>
-    run("npx", ["wrangler", "d1", "migrations", "apply", db.binding, "--local", "--persist-to", stateA]),
-  ),
-  run("npx", [
-    "wrangler",
-    "r2",
-    "object",
-    "put",
-    `customer-communications-archive/${tenant}/${archiveDay}.ndjson`,
-    "--file",
-    resolve(STATE, "archive.ndjson"),
-    "--content-type",
-    "application/x-ndjson",
-    "--local",
-    "--persist-to",
-    stateA,
-    "--config",
-    resolve(ROOT, "wrangler.toml"),
-  ]),
+// One after the other: wrangler processes sharing a state directory lock each other out (SQLITE_BUSY).
+await run("node", ["scripts/migrate.mjs", "--local", "--persist-to", stateA]);
+await run("npx", [
+  "wrangler",
+  "r2",
+  "object",
+  "put",
+  `customer-communications-archive/${tenant}/${archiveDay}.ndjson`,
+  "--file",
+  resolve(STATE, "archive.ndjson"),
+  "--content-type",
+  "application/x-ndjson",
+  "--local",
+  "--persist-to",
+  stateA,
+  "--config",
+  resolve(ROOT, "wrangler.toml"),
 ]);
 phase("A migrated, archive stored");
 workers.A = startLocalWorker({
