@@ -113,17 +113,35 @@ export function createApp() {
 /**
  * 405 with `Allow` for a documented path called with another method. The
  * table comes from the routes registered for the OpenAPI document, so it
- * cannot drift from them.
+ * cannot drift from them. A concrete path (`/providers/twilio`, PUT) may
+ * also be served by a templated one whose parameters accept it
+ * (`/providers/{provider}`, DELETE): its Allow lists both, and concrete
+ * paths are registered first so that their answer is the one given.
  */
 function rejectOtherMethods(app: OpenAPIHono<AppEnv>) {
-  const allowed = new Map<string, string[]>();
+  const routes: { path: string; method: string; params?: { safeParse(v: unknown): { success: boolean } } }[] = [];
   for (const def of app.openAPIRegistry.definitions) {
     if (def.type !== "route") continue;
-    const path = def.route.path.replace(/\{(\w+)\}/g, ":$1");
-    allowed.set(path, [...(allowed.get(path) ?? []), def.route.method.toUpperCase()]);
+    routes.push({ path: def.route.path, method: def.route.method.toUpperCase(), params: def.route.request?.params });
   }
-  for (const [path, methods] of allowed) {
-    app.all(path, () => {
+  /** Whether `route` serves the documented path `path` (equal, or its parameters accept the segments). */
+  const serves = (route: (typeof routes)[number], path: string) => {
+    const template = route.path.split("/");
+    const segments = path.split("/");
+    if (template.length !== segments.length) return false;
+    const values: Record<string, string> = {};
+    for (const [i, part] of template.entries()) {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      if (name) values[name] = segments[i] ?? "";
+      else if (part !== segments[i]) return false;
+    }
+    return route.path === path || !route.params || route.params.safeParse(values).success;
+  };
+  const params = (path: string) => (path.match(/\{/g) ?? []).length;
+  const paths = [...new Set(routes.map((r) => r.path))].sort((a, b) => params(a) - params(b));
+  for (const path of paths) {
+    const methods = [...new Set(routes.filter((r) => serves(r, path)).map((r) => r.method))];
+    app.all(path.replace(/\{(\w+)\}/g, ":$1"), () => {
       throw new ApiError(405, "method_not_allowed", { headers: { Allow: methods.join(", ") } });
     });
   }

@@ -54,6 +54,39 @@ const rateLimit = (fallback: number) =>
       return Number.isInteger(n) && n > 0 ? n : fallback;
     });
 
+/**
+ * PUBLIC_BASE_URL (issue 23): the origin callers reach the service at, when
+ * a gateway in front of it rewrites Host. Only an origin is accepted
+ * (http(s), host, optional port; a trailing "/" is tolerated): a path,
+ * query, fragment or credentials make it invalid, as would anything that is
+ * not a URL. An invalid value is kept as such, not ignored: the URLs handed
+ * out and the Twilio signature check would otherwise silently use the
+ * upstream origin, which is what the variable exists to avoid; so the
+ * features that need it fail closed (src/lib/public-url.ts) and say why in
+ * the log.
+ */
+export type PublicOrigin =
+  | { kind: "request" }
+  | { kind: "fixed"; origin: string }
+  | { kind: "invalid"; value: string; reason: string };
+
+export function parsePublicOrigin(value: string | undefined): PublicOrigin {
+  if (value === undefined) return { kind: "request" };
+  const invalid = (reason: string): PublicOrigin => ({ kind: "invalid", value, reason });
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return invalid("not an absolute URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return invalid("the scheme must be https or http");
+  if (url.username || url.password) return invalid("credentials are not allowed");
+  if (url.pathname !== "/" || url.search || url.hash || /[?#]/.test(value)) {
+    return invalid("only an origin is allowed (no path, query or fragment)");
+  }
+  return { kind: "fixed", origin: url.origin };
+}
+
 const ConfigSchema = z.object({
   /** Verify tokens against this JSON Web Key Set (asymmetric algorithms). */
   JWKS_URL: optionalText,
@@ -84,6 +117,7 @@ const ConfigSchema = z.object({
   OUTBOUND_ALLOW_LOOPBACK: optionalText.transform((v) => v === "true"),
   /** Seconds between delivery attempts, comma-separated; empty or malformed: the contract's schedule. */
   OUTBOUND_RETRY_SCHEDULE: optionalText.transform((v) => retrySchedule(v)),
+  PUBLIC_BASE_URL: optionalText.transform(parsePublicOrigin),
   USER_RATE_LIMIT: rateLimit(300),
   TENANT_RATE_LIMIT: rateLimit(1000),
   CUSTOMER_RATE_LIMIT: rateLimit(1000),
@@ -111,6 +145,8 @@ export interface Config {
     /** OUTBOUND_RETRY_SCHEDULE: seconds before retry n (n = 1..length); its length is the number of retries. */
     retrySchedule: readonly number[];
   };
+  /** PUBLIC_BASE_URL, parsed: see parsePublicOrigin and src/lib/public-url.ts. */
+  publicOrigin: PublicOrigin;
 }
 
 const parse = (env: Env): Config => {
@@ -123,6 +159,7 @@ const parse = (env: Env): Config => {
     rateLimits: { user: v.USER_RATE_LIMIT, tenant: v.TENANT_RATE_LIMIT, customers: v.CUSTOMER_RATE_LIMIT },
     providerSecretsKey: v.PROVIDER_SECRETS_KEY,
     outbound: { allowLoopback: v.OUTBOUND_ALLOW_LOOPBACK, retrySchedule: v.OUTBOUND_RETRY_SCHEDULE },
+    publicOrigin: v.PUBLIC_BASE_URL,
   };
 };
 

@@ -1,11 +1,13 @@
 /**
  * A built Worker served by `wrangler dev` on loopback, on a fresh local state
  * directory, for the load scripts (scripts/load.mjs, scripts/load-webhooks.mjs):
- *  1. `persist` emptied, then the directory and every shard migrated
- *     (scripts/migrate.mjs);
+ *  1. `persist` emptied (unless `reset: false`: a caller that prepared it),
+ *     then the directory and every shard migrated (scripts/migrate.mjs;
+ *     `migrate: false` leaves the databases as they are);
  *  2. a build of the Worker (`wrangler deploy --dry-run`), served with
  *     `--no-bundle`: wrangler dev reloads on every source change, and a reload
- *     answers in-flight requests with a 503 of its own;
+ *     answers in-flight requests with a 503 of its own (`dist`: a build
+ *     already made, shared by several Workers);
  *  3. `wrangler dev` with the given secrets as `--var`, its output in
  *     <persist>/wrangler-dev.log, in its own process group so that `stop()`
  *     ends wrangler and workerd and nothing else (also on exit and on a
@@ -34,12 +36,14 @@ function mustRun(cmd, args) {
  * log file's path, `ready()` (resolves once /openapi.json answers, within
  * 60 s) and `stop()`.
  */
-export function startLocalWorker({ persist, port, inspectorPort, vars }) {
-  rmSync(persist, { recursive: true, force: true });
+export function startLocalWorker({ persist, port, inspectorPort, vars, migrate = true, reset = true, dist }) {
+  if (reset) rmSync(persist, { recursive: true, force: true });
   mkdirSync(persist, { recursive: true });
-  mustRun("node", ["scripts/migrate.mjs", "--local", "--persist-to", persist]);
-  const dist = resolve(persist, "dist");
-  mustRun("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dist, "--env="]);
+  if (migrate) mustRun("node", ["scripts/migrate.mjs", "--local", "--persist-to", persist]);
+  if (!dist) {
+    dist = resolve(persist, "dist");
+    mustRun("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dist, "--env="]);
+  }
 
   const logFile = resolve(persist, "wrangler-dev.log");
   const log = openSync(logFile, "w");
@@ -49,6 +53,9 @@ export function startLocalWorker({ persist, port, inspectorPort, vars }) {
       "wrangler",
       "dev",
       resolve(dist, "index.js"),
+      // Named, not found by walking up from the script: `dist` may lie outside the project.
+      "--config",
+      resolve(ROOT, "wrangler.toml"),
       "--no-bundle",
       "--ip",
       "127.0.0.1",

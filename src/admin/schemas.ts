@@ -1,6 +1,7 @@
 /** Shapes of the admin routes (scaling.md, "Moving a tenant"): validation, types and OpenAPI from one place. */
 import { z } from "@hono/zod-openapi";
 import { count, id, LanguageQuery, successEnvelope, timestamp, uuid } from "../communications/schemas";
+import { SHARD_BINDING } from "../shards/config";
 import { MOVE_STATUSES } from "../shards/schema";
 
 /** Bounds of the shards listing, declared in the document (OWASP API4: every array has maxItems). */
@@ -11,7 +12,8 @@ export const EXAMPLE_TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 const shardName = z
   .string()
   .max(64)
-  .openapi({ description: "A shard: the name of its D1 binding.", example: "SHARD_1" });
+  // The handler refuses any name but a configured shard's; the pattern is the part a document can state.
+  .openapi({ description: "A shard: the name of its D1 binding.", example: "SHARD_1", pattern: SHARD_BINDING.source });
 
 export const TenantParams = z.object({
   tenant_id: uuid().openapi({ param: { name: "tenant_id", in: "path" }, example: EXAMPLE_TENANT }),

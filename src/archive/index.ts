@@ -19,7 +19,7 @@ import {
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { validationHook } from "../lib/validation";
-import { error, failure, headerRef } from "../openapi/responses";
+import { error, failure, headerRef, streamed } from "../openapi/responses";
 import { protectedRoute } from "../openapi/route";
 import { archiveKey } from "./retention";
 
@@ -31,8 +31,16 @@ const DateParams = z.object({
     .refine(
       (d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
     )
-    .openapi({ param: { name: "date", in: "path" }, description: "A UTC day.", example: "2026-05-31" }),
+    // format: date states the calendar check of the refine above (2026-02-30 is refused).
+    .openapi({ param: { name: "date", in: "path" }, description: "A UTC day.", example: "2026-05-31", format: "date" }),
 });
+
+/**
+ * An archived day is built as one string by one Worker invocation
+ * (src/archive/retention.ts), within its 128 MB of memory: it cannot be
+ * longer than this many characters.
+ */
+const MAX_ARCHIVE_CHARS = 128 * 1024 * 1024;
 
 /** One line of an archive: the communication as the API returns it, with its events. */
 export const ArchivedCommunication = z
@@ -48,11 +56,30 @@ export const archiveRoute = protectedRoute(
     operationId: "getArchivedDay",
     summary: "Download an archived day",
     description:
-      "Communications of the tenant created on that UTC day and archived to R2 by the retention job (RETENTION_DAYS), as NDJSON: one communication per line, with its `events`, oldest first. The schema describes one line. Tenant staff only.",
+      'Communications of the tenant created on that UTC day and archived to R2 by the retention job (RETENTION_DAYS), as NDJSON: one `ArchivedCommunication` (a communication with its `events`) per line, oldest first. Read the body as text (openapi-fetch: `parseAs: "text"` or `"stream"`). Tenant staff only.',
     request: { params: DateParams, query: CommonQuery },
     responses: {
-      200: {
+      200: streamed({
+        mediaType: "application/x-ndjson",
         description: "The archived day, NDJSON.",
+        item: { name: "ArchivedCommunication", schema: ArchivedCommunication },
+        maxLength: MAX_ARCHIVE_CHARS,
+        example: {
+          summary: "Two lines: communications with their events",
+          value: [
+            { ...EXAMPLE_COMMUNICATION, status: "delivered", events: [EXAMPLE_EVENT] },
+            {
+              ...EXAMPLE_COMMUNICATION,
+              id: "0195f3c4-0b1c-7d2e-8f30-4a5b6c7d8e9f",
+              provider_message_id: null,
+              provider: null,
+              events: [],
+            },
+          ]
+            .map((line) => `${JSON.stringify(line)}\n`)
+            .join(""),
+        },
+        // R2, not D1: no x-d1-bookmark.
         headers: {
           "X-Request-Id": headerRef("X-Request-Id"),
           "Server-Timing": headerRef("Server-Timing"),
@@ -61,22 +88,7 @@ export const archiveRoute = protectedRoute(
           "RateLimit-Policy": headerRef("RateLimit-Policy"),
           "X-RateLimit-Limit": headerRef("X-RateLimit-Limit"),
         },
-        content: {
-          "application/x-ndjson": {
-            schema: ArchivedCommunication,
-            examples: {
-              line: {
-                summary: "One line: a communication with its events",
-                value: {
-                  ...EXAMPLE_COMMUNICATION,
-                  status: "delivered",
-                  events: [EXAMPLE_EVENT],
-                },
-              },
-            },
-          },
-        },
-      },
+      }),
       404: error("Nothing of that tenant was archived for that day.", {
         none: failure("No archive for the day", "archive_not_found"),
       }),

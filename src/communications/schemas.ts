@@ -96,16 +96,28 @@ const tenantIdParam = optionalQuery(TenantId).openapi({
   description: "Tenant ID. Optional if in the token; required for system administrators.",
   example: EXAMPLE_TENANT,
 });
-// Never a 400 (contract.md, Languages): any value, however long, falls back to
-// en; when repeated, the first one counts, as in the middleware that picks the language.
-const languageParam = optionalQuery(z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.string())).openapi({
+/** Longest language tag a client needs to send (RFC 5646 4.4.1: 35 characters covers every registered tag). */
+const MAX_LANGUAGE_TAG = 35;
+/**
+ * `language`: any string (contract.md, Languages: any other value falls back
+ * to en, never a 400), documented as an open enum, the four languages or
+ * any string, so that generated clients accept "de" and still list the four
+ * (issue 23). When repeated, the first one counts, as in the middleware that
+ * picks the language.
+ */
+export const LanguageCode = z
+  .union([
+    z.enum(LANGUAGES).openapi({ description: "A supported language." }),
+    z.string().openapi({ maxLength: MAX_LANGUAGE_TAG, description: "Any other value: English." }),
+  ])
+  .openapi({
+    description: `Language of response messages: ${LANGUAGES.join(", ")} (English, Arabic, Kurdish Sorani, Farsi), case-insensitive. Any other value (de, ar-SA...) is accepted and answers in English; Accept-Language is then not consulted.`,
+    default: "en",
+    example: "ar",
+  });
+const languageParam = optionalQuery(z.preprocess((v) => (Array.isArray(v) ? v[0] : v), LanguageCode)).openapi({
   param: { name: "language", in: "query" },
-  description: `Language of response messages: ${LANGUAGES.join(", ")} (English, Arabic, Kurdish Sorani, Farsi). Any other value falls back to en, never fails. Without it, Accept-Language is honoured.`,
-  // The document lists the supported values; the server also accepts others and answers in English.
-  type: "string",
-  enum: [...LANGUAGES],
-  default: "en",
-  example: "en",
+  description: `Language of response messages: ${LANGUAGES.join(", ")} (English, Arabic, Kurdish Sorani, Farsi), case-insensitive. Any other value (de, ar-SA...) is accepted and answers in English, never a 400. Without it, Accept-Language is honoured.`,
 });
 
 /** Query of every route: tenant and language. */
@@ -288,7 +300,19 @@ export const CreateBody = z
         "The provider's id of this message; requires `provider`. Twilio: the MessageSid or CallSid (`SM0123456789abcdef0123456789abcdef`). SendGrid: the send's `X-Message-Id` (`LRzXl66cTQ6PN6-DpxwDOw`) or an event's full `sg_message_id` (`LRzXl66cTQ6PN6-DpxwDOw.filterdrecv-5645d9c87f-6r9lz-1-62E6B2E5-45.0`, one per recipient); events match either way. Unique per tenant and provider: a second create with the same pair is a 409.",
     }),
   })
-  .openapi("CreateCommunication", { example: EXAMPLE_CREATE });
+  .openapi("CreateCommunication", {
+    example: EXAMPLE_CREATE,
+    // The handler's cross-field rule, stated for validators: a
+    // provider_message_id that is not null needs a provider that is not null.
+    dependentSchemas: {
+      provider_message_id: {
+        anyOf: [
+          { properties: { provider_message_id: { type: "null" } } },
+          { properties: { provider: { type: "string", maxLength: 32 } }, required: ["provider"] },
+        ],
+      },
+    },
+  } as Record<string, unknown>);
 export type CreateBody = z.infer<typeof CreateBody>;
 
 /** Body of PATCH: a provider's status event. */

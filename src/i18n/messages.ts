@@ -93,6 +93,8 @@ const en = {
   // Provider webhooks and unattributed messages (issue 16)
   unmatched_ok: "Unmatched provider events retrieved successfully",
   field_customer_reserved: "{field} cannot be the nil UUID: it marks inbound messages from unknown senders",
+  // Public origin (issue 23)
+  public_base_url_invalid: "This server's public URL is not configured correctly",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -184,6 +186,8 @@ const ar: Catalogue = {
   unmatched_ok: "تم جلب أحداث المزوّدين غير المطابقة بنجاح",
   field_customer_reserved:
     "لا يمكن أن يكون الحقل {field} هو المعرّف الصفري (nil UUID): فهو يميّز الرسائل الواردة من مرسلين مجهولين",
+  // Public origin (issue 23)
+  public_base_url_invalid: "عنوان URL العام لهذا الخادم غير مهيأ بشكل صحيح",
 };
 
 const ku: Catalogue = {
@@ -272,6 +276,8 @@ const ku: Catalogue = {
   unmatched_ok: "ڕووداوە نەگونجاوەکانی دابینکەران بە سەرکەوتوویی وەرگیران",
   field_customer_reserved:
     "خانەی {field} ناتوانێت UUIDی سفر (nil UUID) بێت: ئەوە نیشانەی نامە هاتووەکانی نێرەرانی نەناسراوە",
+  // Public origin (issue 23)
+  public_base_url_invalid: "URLی گشتیی ئەم ڕاژەکارە بە دروستی ڕێکنەخراوە",
 };
 
 const fa: Catalogue = {
@@ -360,6 +366,8 @@ const fa: Catalogue = {
   unmatched_ok: "رویدادهای تطبیق‌نیافته ارائه‌دهندگان با موفقیت دریافت شد",
   field_customer_reserved:
     "فیلد {field} نمی‌تواند UUID تهی (nil UUID) باشد: این شناسه پیام‌های ورودی از فرستندگان ناشناس را مشخص می‌کند",
+  // Public origin (issue 23)
+  public_base_url_invalid: "نشانی URL عمومی این سرور به‌درستی پیکربندی نشده است",
 };
 
 export const LANGUAGES = ["en", "ar", "ku", "fa"] as const;

@@ -6,11 +6,19 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { LANGUAGES } from "../i18n/messages";
 import { BOOKMARK_PATTERN } from "../middleware/context";
+import { streamItemSchemas } from "./responses";
 import { ADMIN_TAG, SUBSCRIPTIONS_TAG, TAG, WEBHOOK_TAG } from "./route";
 
+/** The generator's config, plus the 3.1 field its type does not list (it is copied into the document). */
+type DocumentHead = Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] & { jsonSchemaDialect: string };
+
 /** The document's head; paths and schemas come from the routes. */
-export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] = {
+export const OPENAPI_CONFIG: DocumentHead = {
   openapi: "3.1.0",
+  // Schemas are JSON Schema 2020-12, as OpenAPI 3.1 says; named, so that
+  // validators which default to draft-07 (Stoplight Prism) apply 2020-12's
+  // rules too (dependentSchemas, $ref beside other keywords).
+  jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
   info: {
     title: "Customer Communications API",
     version: "1.0.0",
@@ -46,6 +54,7 @@ export const OPENAPI_CONFIG: Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] 
 
 /** Components the routes refer to: the bearer scheme and the response headers. */
 export function registerDocumentComponents(registry: OpenAPIHono["openAPIRegistry"]) {
+  for (const [name, schema] of streamItemSchemas) registry.register(name, schema);
   registry.registerComponent("parameters", "AcceptLanguage", {
     name: "accept-language",
     in: "header",

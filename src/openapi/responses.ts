@@ -4,7 +4,7 @@
  * that every protected route can give. Examples use the real English
  * messages of the catalogue, so the document cannot drift from the service.
  */
-import type { z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { ErrorResponse } from "../communications/schemas";
 import { type MessageKey, type MessageParams, translate } from "../i18n/messages";
 
@@ -115,3 +115,76 @@ export const bodyErrors = {
   }),
 } as const;
 export const invalidJson = failure("The body is not JSON", "invalid_json");
+
+// --- Streamed bodies (issue 23) ---------------------------------------------
+
+/** Media types whose body is a sequence of items, read as text or as a stream. */
+export type StreamMediaType = "application/x-ndjson" | "text/csv" | "text/event-stream";
+
+const FRAMING: Record<StreamMediaType, (item: string) => string> = {
+  "application/x-ndjson": (item) =>
+    `Newline-delimited JSON (NDJSON): one \`${item}\` object (components/schemas/${item}) per line, each line ending in \\n.`,
+  "text/csv": (item) =>
+    `CSV (RFC 4180, UTF-8) with a header row: one \`${item}\` (components/schemas/${item}) per row, the columns named as its properties.`,
+  "text/event-stream": (item) =>
+    `Server-sent events: the \`data:\` of each event is one \`${item}\` (components/schemas/${item}) as JSON.`,
+};
+const READING =
+  'Read it as text, not as one JSON document: with openapi-fetch, `parseAs: "text"` (the whole body) or `parseAs: "stream"` (item by item, as it arrives).';
+
+/**
+ * Line (row, frame) schemas of streamed bodies. Only `x-itemSchema` refers to
+ * them, which the generator does not follow: ./document.ts registers them.
+ */
+export const streamItemSchemas = new Map<string, z.ZodType>();
+
+/**
+ * The response of a streamed body (NDJSON, CSV, server-sent events),
+ * described as what it is on the wire: a string, whose description names the
+ * item's component schema. The item schema is a named component, also
+ * referenced from `x-itemSchema`: OpenAPI 3.2's `itemSchema`, under an
+ * extension name because the 3.1 meta-schema forbids the field in a Media
+ * Type Object (swagger-parser and Spectral's oas3-schema reject it; no
+ * generator we use reads it yet); test/support/openapi-contract.ts reads it
+ * to check every line of every streamed answer the tests receive.
+ *
+ * `item` is the shape of one NDJSON line, one `data:` of an event (JSON), or
+ * one CSV row as its header names the columns (values as strings: CSV has
+ * no types). `maxLength` bounds the whole body in characters (OWASP API4
+ * asks every string for a bound): state at the call why the body cannot be
+ * longer. `example` is the body as sent (a few items, in the media type's
+ * framing); test/openapi/openapi.test.ts checks each of its items against
+ * the item schema. A response offered in two media types (NDJSON or CSV):
+ * merge the `content` of two calls.
+ */
+export function streamed({
+  mediaType,
+  description,
+  item,
+  maxLength,
+  example,
+  headers = everyResponse,
+}: {
+  mediaType: StreamMediaType;
+  description: string;
+  item: { name: string; schema: z.ZodType };
+  maxLength: number;
+  example: NamedExample & { value: string };
+  headers?: Record<string, { $ref: string }>;
+}) {
+  streamItemSchemas.set(item.name, item.schema);
+  return {
+    description,
+    headers,
+    content: {
+      [mediaType]: {
+        schema: z
+          .string()
+          .max(maxLength)
+          .openapi({ description: `${FRAMING[mediaType](item.name)} ${READING}` }),
+        "x-itemSchema": { $ref: `#/components/schemas/${item.name}` },
+        examples: { stream: example },
+      },
+    },
+  };
+}

@@ -13,7 +13,10 @@ import { PROVIDERS, type Provider } from "../db/schema";
 import type { AuthedEnv } from "../env";
 import { type MessageKey, translate } from "../i18n/messages";
 import { ApiError, badRequest, type FieldError, MAX_MESSAGE_LENGTH } from "../lib/errors";
+import { publicOrigin } from "../lib/public-url";
 import { toFieldErrors } from "../lib/validation";
+import { allow, requireAuth } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
 import { bodyErrors, commonErrors, error, failure, invalidJson, json, success } from "../openapi/responses";
 import { protectedRoute, WEBHOOK_TAG } from "../openapi/route";
 import { onTenantShard, tenantDb } from "../shards/tenant-db";
@@ -35,49 +38,52 @@ export const ProviderParam = z.enum(PROVIDERS).openapi("ProviderKind", {
   example: "twilio",
 });
 
-/** The field each provider's PUT body must carry. */
-const SECRET_FIELD = { twilio: "auth_token", sendgrid: "public_key", standard: "secret" } as const;
+/**
+ * The PUT body of each provider: its own schema with its one required field,
+ * so that a generated client refuses what the service refuses (issue 23).
+ * Value checks JSON Schema cannot state (the SendGrid key imports as P-256,
+ * the whsec_ secret decodes to 16+ bytes) stay in checkSecret().
+ */
+const CONNECTION_BODIES = {
+  twilio: z
+    .strictObject({
+      auth_token: z
+        .string()
+        .max(128)
+        .regex(/^[\x21-\x7e]{16,128}$/)
+        .openapi({ description: "The account's Auth Token (Twilio Console, Account Info)." }),
+    })
+    .openapi("TwilioConnectionBody", { example: { auth_token: "0123456789abcdef0123456789abcdef" } }),
+  sendgrid: z
+    .strictObject({
+      public_key: z
+        .string()
+        .max(1024)
+        .regex(/^[A-Za-z0-9+/=\s]{40,1024}$/)
+        .openapi({ description: "The Signed Event Webhook's verification key (base64, ECDSA P-256)." }),
+    })
+    .openapi("SendgridConnectionBody", {
+      example: {
+        public_key:
+          "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEFpZFsXoAL3mvTzXSpxx/PVcDIlYRfcnuBYga+bCRY+2EjtQYtOAaHJAOHnrJaTnGS5zEJTiFHi3mYxRrjZeqkA==",
+      },
+    }),
+  standard: z
+    .strictObject({
+      secret: z
+        .string()
+        .max(512)
+        .regex(/^whsec_[A-Za-z0-9+/=]{20,500}$/)
+        .openapi({ description: "The endpoint's signing secret, `whsec_<base64>` (at least 16 key bytes)." }),
+    })
+    .openapi("StandardConnectionBody", { example: { secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" } }),
+} as const;
 
-/** What a valid secret of each field looks like, said when one is malformed (issue 17). */
-const SECRET_FORMAT = {
-  auth_token: "field_provider_auth_token",
-  public_key: "field_provider_public_key",
-  secret: "field_provider_secret",
-} as const satisfies Record<(typeof SECRET_FIELD)[Provider], MessageKey>;
-
-/** A malformed secret (wrong pattern, too long, not a key) is answered with its expected format. */
-const withSecretFormat = (errors: FieldError[]): FieldError[] =>
-  errors.map((e) =>
-    e.field in SECRET_FORMAT && e.message !== "field_required" && e.message !== "field_unknown"
-      ? { field: e.field, message: SECRET_FORMAT[e.field as keyof typeof SECRET_FORMAT] }
-      : e,
-  );
-
-export const ConnectionBody = z
-  .strictObject({
-    auth_token: z
-      .string()
-      .max(128)
-      .regex(/^[\x21-\x7e]{16,128}$/)
-      .optional()
-      .openapi({ description: "twilio: the account's Auth Token (Console, Account Info)." }),
-    public_key: z
-      .string()
-      .max(1024)
-      .regex(/^[A-Za-z0-9+/=\s]{40,1024}$/)
-      .optional()
-      .openapi({ description: "sendgrid: the Signed Event Webhook's verification key (base64, ECDSA P-256)." }),
-    secret: z
-      .string()
-      .max(512)
-      .regex(/^whsec_[A-Za-z0-9+/=]{20,500}$/)
-      .optional()
-      .openapi({ description: "standard: the endpoint's signing secret, `whsec_<base64>`." }),
-  })
-  .openapi("ProviderConnectionBody", {
-    description: "Exactly the one field of the provider in the path.",
-    example: { auth_token: "0123456789abcdef0123456789abcdef" },
-  });
+const PROVIDER_LABELS: Record<Provider, string> = {
+  twilio: "Twilio",
+  sendgrid: "SendGrid",
+  standard: "a Standard Webhooks sender",
+};
 
 export const Connection = z
   .object({
@@ -99,10 +105,11 @@ const ConnectionResponse = envelope("ProviderConnectionItem", { provider: Connec
 const ConnectionList = envelope("ProviderConnectionList", { providers: z.array(Connection).max(PROVIDERS.length) });
 const Deleted = envelope("ProviderConnectionDeleted", {});
 
+const exampleUrl = (provider: Provider) =>
+  webhookUrl("https://api.example.com", provider, "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b");
 const EXAMPLE_CONNECTION = {
   provider: "twilio",
-  webhook_url:
-    "https://api.example.com/delivery/customer-communications/webhooks/twilio/6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b",
+  webhook_url: exampleUrl("twilio"),
   created_at: "2026-11-28T14:02:55.120Z",
   updated_at: "2026-11-28T14:02:55.120Z",
 };
@@ -110,40 +117,83 @@ const EXAMPLE_CONNECTION = {
 const notFound = error("No connection for this provider.", {
   not_found: failure("Not connected", "provider_not_found"),
 });
+const publicUrlInvalid = failure("PUBLIC_BASE_URL is set but not an origin", "public_base_url_invalid");
 const notConfigured = {
   ...commonErrors[500].content["application/json"].examples,
   secrets: failure("PROVIDER_SECRETS_KEY is not set", "provider_secrets_not_configured"),
+  public_url: publicUrlInvalid,
 };
+/** Routes that hand out webhook URLs also fail when PUBLIC_BASE_URL is unusable. */
+const urlsNotConfigured = error("Unexpected error, or PUBLIC_BASE_URL unusable.", {
+  ...commonErrors[500].content["application/json"].examples,
+  public_url: publicUrlInvalid,
+});
 
-export const putProviderRoute = protectedRoute(
-  mayManage,
-  { reads: false, tag: WEBHOOK_TAG },
-  {
-    method: "put",
-    path: `${PROVIDERS_PATH}/{provider}`,
-    operationId: "putProviderConnection",
-    summary: "Connect a provider",
-    description:
-      "Creates or replaces the tenant's connection to a provider; the answer carries the `webhook_url` to paste into the provider's console. The secret is stored encrypted and never returned. Requires manage:operations:tenant.",
-    request: {
-      params: z.object({ provider: ProviderParam }),
-      query: CommonQuery,
-      body: { required: true, content: { "application/json": { schema: ConnectionBody } } },
+/**
+ * One PUT operation per provider (`PUT /providers/twilio`, ...), each with its
+ * own body: a path parameter cannot select a body schema, and a body
+ * discriminated by a new field would change what existing callers send. The
+ * URLs are the ones `PUT /providers/{provider}` always had.
+ */
+const putConnectionRoute = <P extends Provider>(provider: P) =>
+  protectedRoute(
+    mayManage,
+    { reads: false, tag: WEBHOOK_TAG },
+    {
+      method: "put",
+      path: `${PROVIDERS_PATH}/${provider}`,
+      operationId: `put${provider[0]!.toUpperCase()}${provider.slice(1)}Connection`,
+      summary: `Connect ${PROVIDER_LABELS[provider]}`,
+      description: `Creates or replaces the tenant's connection to ${PROVIDER_LABELS[provider]}; the answer carries the \`webhook_url\` to paste into the provider's console (on PUBLIC_BASE_URL when the service sets one). The secret is stored encrypted and never returned. Requires manage:operations:tenant.`,
+      request: {
+        query: CommonQuery,
+        body: { required: true, content: { "application/json": { schema: CONNECTION_BODIES[provider] } } },
+      },
+      responses: {
+        200: json(ConnectionResponse, "Saved.", {
+          saved: success("provider_saved", {
+            provider: { ...EXAMPLE_CONNECTION, provider, webhook_url: exampleUrl(provider) },
+          }),
+        }),
+        400: error("Invalid body: the provider's field is missing or malformed, or another field is given.", {
+          ...commonErrors[400].content["application/json"].examples,
+          missing: failure(`No ${SECRET_FIELD[provider]}`, "validation_failed", [
+            { field: SECRET_FIELD[provider], key: "field_required" },
+          ]),
+          invalid_json: invalidJson,
+        }),
+        500: error("Unexpected error, provider secrets or the public URL not configured.", notConfigured),
+        ...bodyErrors,
+      },
     },
-    responses: {
-      200: json(ConnectionResponse, "Saved.", { saved: success("provider_saved", { provider: EXAMPLE_CONNECTION }) }),
-      400: error("Invalid body: the provider's field is missing, malformed, or another provider's field is given.", {
-        ...commonErrors[400].content["application/json"].examples,
-        missing: failure("No auth_token for twilio", "validation_failed", [
-          { field: "auth_token", key: "field_required" },
-        ]),
-        invalid_json: invalidJson,
-      }),
-      500: error("Unexpected error, or provider secrets not configured.", notConfigured),
-      ...bodyErrors,
-    },
-  },
-);
+  );
+
+/** The field each provider's PUT body carries. */
+const SECRET_FIELD = { twilio: "auth_token", sendgrid: "public_key", standard: "secret" } as const;
+
+/** What a valid secret of each field looks like, said when one is malformed (issue 17). */
+const SECRET_FORMAT = {
+  auth_token: "field_provider_auth_token",
+  public_key: "field_provider_public_key",
+  secret: "field_provider_secret",
+} as const satisfies Record<(typeof SECRET_FIELD)[Provider], MessageKey>;
+
+/** A malformed secret (wrong pattern, too long, not a key) is answered with its expected format. */
+const withSecretFormat = (errors: FieldError[]): FieldError[] =>
+  errors.map((e) =>
+    e.field in SECRET_FORMAT && e.message !== "field_required" && e.message !== "field_unknown"
+      ? { field: e.field, message: SECRET_FORMAT[e.field as keyof typeof SECRET_FORMAT] }
+      : e,
+  );
+
+/** validationHook's errors, a malformed secret's with its expected format (only the PUTs' bodies have secrets). */
+function secretFormatHook(result: { success: boolean; error?: z.ZodError; data?: unknown }) {
+  if (!result.success && result.error) throw badRequest(withSecretFormat(toFieldErrors(result.error, result.data)));
+}
+
+export const putTwilioRoute = putConnectionRoute("twilio");
+export const putSendgridRoute = putConnectionRoute("sendgrid");
+export const putStandardRoute = putConnectionRoute("standard");
 
 export const listProvidersRoute = protectedRoute(
   mayManage,
@@ -159,6 +209,7 @@ export const listProvidersRoute = protectedRoute(
       200: json(ConnectionList, "The connections.", {
         list: success("providers_ok", { providers: [EXAMPLE_CONNECTION] }),
       }),
+      500: urlsNotConfigured,
     },
   },
 );
@@ -183,23 +234,20 @@ export const deleteProviderRoute = protectedRoute(
 
 const message = (c: Context<AuthedEnv>, key: Parameters<typeof translate>[1]) => translate(c.var.lang, key);
 
-async function checkSecret(provider: Provider, body: z.infer<typeof ConnectionBody>): Promise<string> {
+/** What the body's schema cannot check: the key material itself. */
+async function checkSecret(provider: Provider, given: string): Promise<string> {
   const field = SECRET_FIELD[provider];
-  const errors: FieldError[] = Object.keys(body)
-    .filter((k) => k !== field)
-    .map((k) => ({ field: k, message: "field_unknown" }));
-  const value = body[field]?.trim();
-  if (!value) errors.push({ field, message: "field_required" });
-  else if (provider === "sendgrid" && !(await importSendgridKey(value)))
-    errors.push({ field, message: "field_invalid" });
-  else if (provider === "standard" && !standardSecretKey(value)) errors.push({ field, message: "field_invalid" });
-  if (errors.length || !value) throw badRequest(withSecretFormat(errors));
+  const value = given.trim();
+  const usable =
+    value &&
+    (provider === "sendgrid"
+      ? Boolean(await importSendgridKey(value))
+      : provider === "standard"
+        ? Boolean(standardSecretKey(value))
+        : true);
+  if (!value) throw badRequest([{ field, message: "field_required" }]);
+  if (!usable) throw badRequest(withSecretFormat([{ field, message: "field_invalid" }]));
   return value;
-}
-
-/** validationHook's errors, a malformed secret's with its expected format (only the PUT's body has secrets). */
-function secretFormatHook(result: { success: boolean; error?: z.ZodError; data?: unknown }) {
-  if (!result.success && result.error) throw badRequest(withSecretFormat(toFieldErrors(result.error, result.data)));
 }
 
 const toConnection = (
@@ -212,26 +260,31 @@ const toConnection = (
   updated_at: row.updated_at,
 });
 
+/** The PUT of every provider: seal the secret, store it, answer with the webhook URL. */
+async function connect(c: Context<AuthedEnv>, provider: Provider, query: z.infer<typeof CommonQuery>, given: string) {
+  const { tenantId } = manageScope(c.var.principal, query);
+  const secret = await checkSecret(provider, given);
+  // Before any write: a misconfigured PUBLIC_BASE_URL fails the call rather than storing half of it.
+  const origin = publicOrigin(c.env, c.req.url);
+  const sealed = await encryptSecret(config(c.env).providerSecretsKey, tenantId, provider, secret);
+  const row = await onTenantShard(c, tenantId, "write", (db) =>
+    new ProviderConnectionStore(db, tenantId).put(provider, sealed),
+  );
+  forgetConnection(tenantId, provider);
+  return c.json(
+    { success: true as const, message: message(c, "provider_saved"), provider: toConnection(origin, row) },
+    200,
+  );
+}
+
 export const providersRouter = new OpenAPIHono<AuthedEnv>({ defaultHook: secretFormatHook })
-  .openapi(putProviderRoute, async (c) => {
-    const { provider } = c.req.valid("param");
-    const { tenantId } = manageScope(c.var.principal, c.req.valid("query"));
-    const secret = await checkSecret(provider, c.req.valid("json"));
-    const sealed = await encryptSecret(config(c.env).providerSecretsKey, tenantId, provider, secret);
-    const row = await onTenantShard(c, tenantId, "write", (db) =>
-      new ProviderConnectionStore(db, tenantId).put(provider, sealed),
-    );
-    forgetConnection(tenantId, provider);
-    const origin = new URL(c.req.url).origin;
-    return c.json(
-      { success: true as const, message: message(c, "provider_saved"), provider: toConnection(origin, row) },
-      200,
-    );
-  })
+  .openapi(putTwilioRoute, (c) => connect(c, "twilio", c.req.valid("query"), c.req.valid("json").auth_token))
+  .openapi(putSendgridRoute, (c) => connect(c, "sendgrid", c.req.valid("query"), c.req.valid("json").public_key))
+  .openapi(putStandardRoute, (c) => connect(c, "standard", c.req.valid("query"), c.req.valid("json").secret))
   .openapi(listProvidersRoute, async (c) => {
     const { tenantId } = manageScope(c.var.principal, c.req.valid("query"));
+    const origin = publicOrigin(c.env, c.req.url);
     const rows = await new ProviderConnectionStore(await tenantDb(c, tenantId, "read"), tenantId).list();
-    const origin = new URL(c.req.url).origin;
     return c.json(
       {
         success: true as const,
@@ -250,4 +303,11 @@ export const providersRouter = new OpenAPIHono<AuthedEnv>({ defaultHook: secretF
     forgetConnection(tenantId, provider);
     if (!deleted) throw new ApiError(404, "provider_not_found");
     return c.json({ success: true as const, message: message(c, "provider_deleted") }, 200);
+  })
+  // A PUT naming no known provider: the 400 naming `provider` that the single
+  // `PUT /providers/{provider}` route gave before issue 23, after the same
+  // authentication, permission check and rate limit. Not an operation of the
+  // document: generated clients cannot call it.
+  .put(`${PROVIDERS_PATH}/:provider`, requireAuth, allow(mayManage), rateLimit, () => {
+    throw badRequest([{ field: "provider", message: "field_invalid_value", params: { values: PROVIDERS.join(", ") } }]);
   });

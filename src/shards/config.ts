@@ -6,7 +6,8 @@
  */
 import { ApiError } from "../lib/errors";
 
-const SHARD_BINDING = /^SHARD_(\d+)$/;
+/** Exported for the document: a move's `to` that does not match is refused (src/admin/schemas.ts). */
+export const SHARD_BINDING = /^SHARD_(\d+)$/;
 
 export type ShardName = string;
 

@@ -37,6 +37,7 @@ import {
 import { tenantDatabase } from "../db/tenant";
 import type { WaitUntil } from "../events/publish";
 import { log } from "../lib/logger";
+import { configuredPublicHost } from "../lib/public-url";
 import { type DeliverMessage, type EventQueueMessage, enqueue, type ReplayMessage } from "./messages";
 import { openSecretCached, signatureHeader } from "./signing";
 import { SubscriptionStore } from "./store";
@@ -352,7 +353,10 @@ async function deliverForTenant(
       settle.push(() => item.retry({ delaySeconds: d.delaySeconds }));
       continue;
     }
-    const checked = checkUrl(d.sub.url, { allowLoopback, ownHost: d.sub.service_host });
+    const checked = checkUrl(d.sub.url, {
+      allowLoopback,
+      ownHosts: [d.sub.service_host, ...configuredPublicHost(env)],
+    });
     const done =
       "problem" in checked
         ? Promise.resolve<Outcome>({

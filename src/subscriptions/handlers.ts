@@ -13,6 +13,7 @@ import { EVENT_ID, eventIdFloor } from "../events/event";
 import { type MessageKey, translate } from "../i18n/messages";
 import { ApiError, badRequest, unavailable } from "../lib/errors";
 import { log } from "../lib/logger";
+import { configuredPublicHost } from "../lib/public-url";
 import { uuidv7 } from "../lib/uuid";
 import { recordSubscriptionCount } from "../shards/directory";
 import { tenantDb } from "../shards/tenant-db";
@@ -54,7 +55,10 @@ const serviceHost = (c: C) => new URL(c.req.url).host;
 
 /** The URL as it will be called, or a 400 naming `url`. */
 function validUrl(c: C, url: string) {
-  const checked = checkUrl(url, { allowLoopback: config(c.env).outbound.allowLoopback, ownHost: serviceHost(c) });
+  const checked = checkUrl(url, {
+    allowLoopback: config(c.env).outbound.allowLoopback,
+    ownHosts: [serviceHost(c), ...configuredPublicHost(c.env)],
+  });
   if ("problem" in checked) throw badRequest([{ field: "url", message: checked.problem }]);
   return checked.url;
 }

@@ -31,8 +31,11 @@ export type UrlProblem = Extract<
 export interface UrlRules {
   /** OUTBOUND_ALLOW_LOOPBACK: http and https on 127.0.0.1, [::1] and localhost, any port. */
   allowLoopback: boolean;
-  /** This service's own host and port (`URL.host` of a request it served), or undefined. */
-  ownHost?: string;
+  /**
+   * This service's own hosts and ports (`URL.host` of a request it served,
+   * and PUBLIC_BASE_URL's when set): a subscription may not point back at any.
+   */
+  ownHosts?: readonly string[];
 }
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "localhost"]);
@@ -157,7 +160,7 @@ export function checkUrl(input: string, rules: UrlRules): { url: string } | { pr
   if (url.username || url.password) return { problem: "field_url_credentials" };
   if (!hostname) return { problem: "field_url_invalid" };
   if (!loopbackAllowed && isNonPublicHost(hostname)) return { problem: "field_url_private" };
-  if (rules.ownHost && normalHost(url.host) === normalHost(rules.ownHost)) return { problem: "field_url_own_host" };
+  if (rules.ownHosts?.some((own) => normalHost(url.host) === normalHost(own))) return { problem: "field_url_own_host" };
   if (url.href.length > MAX_URL_LENGTH) return { problem: "field_url_invalid" };
   return { url: url.href };
 }

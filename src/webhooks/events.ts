@@ -295,7 +295,9 @@ const StandardStatus = z
       .refine((d) => d.communication_id || d.provider_message_id, {
         message: "communication_id or provider_message_id is required",
         path: ["communication_id"],
-      }),
+      })
+      // The refine above, stated for validators and generated clients.
+      .openapi({ anyOf: [{ required: ["communication_id"] }, { required: ["provider_message_id"] }] }),
   })
   .openapi("StandardStatusEvent");
 

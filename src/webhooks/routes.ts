@@ -17,6 +17,7 @@ import type { Provider } from "../db/schema";
 import type { AppEnv } from "../env";
 import { translate } from "../i18n/messages";
 import { ApiError, MAX_MESSAGE_LENGTH } from "../lib/errors";
+import { publicUrl } from "../lib/public-url";
 import { UUID } from "../lib/uuid";
 import { validationHook } from "../lib/validation";
 import { bodyErrors, error, everyResponse, failure, invalidJson, json } from "../openapi/responses";
@@ -59,7 +60,9 @@ async function verify(provider: Provider, c: Context<AppEnv>, secret: string, ra
       const fields = new FormData();
       for (const [name, value] of form) fields.append(name, value);
       c.req.bodyCache.formData = fields;
-      return verifyTwilio(secret, c.req.url, form, h("x-twilio-signature"));
+      // Twilio signs the URL it called: behind a gateway that rewrites Host,
+      // the public one (PUBLIC_BASE_URL), not the one this request arrived at.
+      return verifyTwilio(secret, publicUrl(c.env, c.req.url), form, h("x-twilio-signature"));
     }
     case "sendgrid":
       return verifySendgrid(
@@ -181,6 +184,10 @@ export const twilioWebhookRoute = createRoute({
     },
     400: invalidBody("A verified call whose form fields are malformed."),
     ...responses,
+    500: error("Unexpected error, or PUBLIC_BASE_URL unusable (the URL Twilio signed cannot be known).", {
+      internal: failure("Anything unexpected", "internal_error"),
+      public_url: failure("PUBLIC_BASE_URL is set but not an origin", "public_base_url_invalid"),
+    }),
   },
 });
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { DOCS_PATH, DOCS_SCRIPTS } from "../../src/docs";
 import { LANGUAGES } from "../../src/i18n/messages";
 import { call, callers, communicationBody, newTenant } from "../support/helpers";
-import { openApiDocument, responseProblems, schemaProblems } from "../support/openapi-contract";
+import { openApiDocument, responseProblems, schemaProblems, streamItems } from "../support/openapi-contract";
 
 const ORIGIN = "http://api.test";
 const doc = openApiDocument();
@@ -66,7 +66,9 @@ describe("GET /openapi.json", () => {
         "POST /delivery/customer-communications/webhooks/sendgrid/{tenant_id}",
         "POST /delivery/customer-communications/webhooks/standard/{tenant_id}",
         "POST /delivery/customer-communications/webhooks/twilio/{tenant_id}",
-        "PUT /delivery/customer-communications/providers/{provider}",
+        "PUT /delivery/customer-communications/providers/sendgrid",
+        "PUT /delivery/customer-communications/providers/standard",
+        "PUT /delivery/customer-communications/providers/twilio",
         // Events out (issue 18).
         "DELETE /delivery/customer-communications/subscriptions/{id}",
         "GET /delivery/customer-communications/subscriptions",
@@ -150,7 +152,17 @@ describe("GET /openapi.json", () => {
     for (const { params, name, path } of operations) {
       const language = params.find((p) => p.name === "language" && p.in === "query");
       // A provider's URL carries no language; its errors follow Accept-Language.
-      if (!isWebhook(path)) expect(language?.schema, name).toMatchObject({ enum: [...LANGUAGES], default: "en" });
+      // An open enum: the four as documented values, any other string accepted (it answers in English).
+      if (!isWebhook(path)) {
+        expect(language?.schema, name).toMatchObject({
+          anyOf: [{ type: "string", enum: [...LANGUAGES] }, { type: "string" }],
+          default: "en",
+        });
+        expect(language?.description, name).toMatch(/Any other value .* English/);
+        for (const value of [...LANGUAGES, "de", "ar-SA", "EN"]) {
+          expect(schemaProblems(language?.schema, value), `${name} language=${value}`).toEqual([]);
+        }
+      }
       expect(
         params.some((p) => p.name === "accept-language" && p.in === "header"),
         name,
@@ -175,7 +187,7 @@ describe("GET /openapi.json", () => {
       for (const [status, response] of Object.entries<Json>(op.responses)) {
         expect(response.description, `${name} ${status}`).toBeTruthy();
         expect(response.headers["X-Request-Id"], `${name} ${status}`).toBeDefined();
-        const media = response.content["application/json"] ?? response.content["application/x-ndjson"];
+        const media = Object.values<Json>(response.content)[0]!;
         expect(Object.keys(media.examples ?? {}).length, `${name} ${status} has examples`).toBeGreaterThan(0);
         if (Number(status) >= 400) expect(media.schema).toEqual({ $ref: "#/components/schemas/Error" });
       }
@@ -215,11 +227,19 @@ describe("GET /openapi.json", () => {
     let checked = 0;
     for (const { op, name, params } of operations) {
       for (const [status, response] of Object.entries<Json>(op.responses)) {
-        // JSON everywhere, but for the archive's NDJSON (its schema and example describe one line).
-        const media = response.content["application/json"] ?? response.content["application/x-ndjson"] ?? {};
-        for (const [exampleName, example] of Object.entries<Json>(media.examples ?? {})) {
-          expect(schemaProblems(media.schema, example.value), `${name} ${status} ${exampleName}`).toEqual([]);
-          checked++;
+        for (const [type, media] of Object.entries<Json>(response.content ?? {})) {
+          for (const [exampleName, example] of Object.entries<Json>(media.examples ?? {})) {
+            expect(schemaProblems(media.schema, example.value), `${name} ${status} ${exampleName}`).toEqual([]);
+            checked++;
+            // A streamed body's example: every item against the item schema too.
+            if (!media["x-itemSchema"]) continue;
+            const items = streamItems(type, example.value);
+            expect(items.length, `${name} ${status} ${exampleName} items`).toBeGreaterThan(0);
+            for (const item of items) {
+              expect("value" in item ? schemaProblems(media["x-itemSchema"], item.value) : [item.error]).toEqual([]);
+              checked++;
+            }
+          }
         }
       }
       for (const p of params) {
@@ -235,6 +255,70 @@ describe("GET /openapi.json", () => {
       }
     }
     expect(checked).toBeGreaterThan(40);
+  });
+});
+
+describe("the document as generated clients meet it (issue 23)", () => {
+  const STREAMED = ["application/x-ndjson", "text/csv", "text/event-stream"];
+
+  it("describes every streamed body as bounded text, its item as a named component the description names", () => {
+    let streamed = 0;
+    for (const { op, name } of operations) {
+      for (const [status, response] of Object.entries<Json>(op.responses)) {
+        for (const [type, media] of Object.entries<Json>(response.content ?? {})) {
+          if (!STREAMED.includes(type)) continue;
+          streamed++;
+          const where = `${name} ${status} ${type}`;
+          expect(media.schema, where).toMatchObject({ type: "string", maxLength: expect.any(Number) });
+          const ref = media["x-itemSchema"]?.$ref as string;
+          expect(ref, where).toMatch(/^#\/components\/schemas\/\w+$/);
+          const item = ref.split("/").at(-1)!;
+          expect(doc.components.schemas[item], where).toBeDefined();
+          expect(media.schema.description, where).toContain(`\`${item}\``);
+          expect(media.schema.description, where).toContain('parseAs: "text"');
+          // Not OpenAPI 3.2's field itself: the 3.1 meta-schema forbids it.
+          expect(media.itemSchema, where).toBeUndefined();
+        }
+      }
+    }
+    // The archive today; issue 20's exports and issue 19's live stream when they land.
+    expect(streamed).toBeGreaterThanOrEqual(1);
+  });
+
+  it("gives each provider's connection its own operation and body, refusing the others' fields", () => {
+    const fields = { twilio: "auth_token", sendgrid: "public_key", standard: "secret" } as const;
+    for (const [provider, field] of Object.entries(fields)) {
+      const put = doc.paths[`/delivery/customer-communications/providers/${provider}`].put;
+      const body = put.requestBody.content["application/json"].schema;
+      const schema = deref(body);
+      expect(schema, provider).toMatchObject({ type: "object", required: [field], additionalProperties: false });
+      expect(Object.keys(schema.properties), provider).toEqual([field]);
+      expect(schemaProblems(body, schema.example), provider).toEqual([]);
+      expect(schemaProblems(body, {}), provider).not.toEqual([]);
+      for (const other of Object.values(fields).filter((f) => f !== field)) {
+        expect(schemaProblems(body, { [other]: "x".repeat(40) }), `${provider} with ${other}`).not.toEqual([]);
+      }
+    }
+    expect(doc.paths["/delivery/customer-communications/providers/{provider}"].put).toBeUndefined();
+  });
+
+  it("states the cross-field rules JSON Schema can state", () => {
+    const create = { $ref: "#/components/schemas/CreateCommunication" };
+    const base = { customer_id: "3b2a1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d", type: "sms" };
+    expect(schemaProblems(create, { ...base, provider_message_id: "SM1" })).not.toEqual([]);
+    expect(schemaProblems(create, { ...base, provider_message_id: "SM1", provider: null })).not.toEqual([]);
+    expect(schemaProblems(create, { ...base, provider_message_id: "SM1", provider: "twilio" })).toEqual([]);
+    expect(schemaProblems(create, { ...base, provider_message_id: null })).toEqual([]);
+    expect(schemaProblems(create, base)).toEqual([]);
+    const status = { $ref: "#/components/schemas/StandardStatusEvent" };
+    const event = { type: "communication.status", data: { status: "delivered", occurred_at: "2026-11-28T14:03:11Z" } };
+    expect(schemaProblems(status, event)).not.toEqual([]);
+    expect(schemaProblems(status, { ...event, data: { ...event.data, provider_message_id: "SM1" } })).toEqual([]);
+    // An inbound event may carry provider_message_id alone: "standard" is then the provider.
+    const inbound = { $ref: "#/components/schemas/StandardInboundEvent" };
+    expect(
+      schemaProblems(inbound, { type: "communication.inbound", data: { type: "sms", provider_message_id: "m1" } }),
+    ).toEqual([]);
   });
 });
 

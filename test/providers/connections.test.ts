@@ -68,6 +68,40 @@ describe("provider connections", () => {
     expect((await call(`/providers?tenant_id=${tenant}`, { token: await who.systemAdmin() })).status).toBe(200);
   });
 
+  it("one operation per provider: a body of another provider is refused naming both fields; others keep their answers", async () => {
+    const tenant = newTenant();
+    const admin = await callers(tenant).admin();
+    const wrong = await call("/providers/twilio", {
+      method: "PUT",
+      token: admin,
+      body: { secret: newStandardSecret() },
+    });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.errors).toEqual(
+      expect.arrayContaining([
+        { field: "auth_token", message: "auth_token is required" },
+        { field: "secret", message: "secret is not an accepted field" },
+      ]),
+    );
+    // No provider of that name: the 400 naming `provider` that PUT /providers/{provider} always gave.
+    const unknown = await call("/providers/twillio", { method: "PUT", token: admin, body: { auth_token: "x" } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.errors).toEqual([
+      { field: "provider", message: "provider must be one of: twilio, sendgrid, standard" },
+    ]);
+    // ...after the same checks as every route: no token is a 401, a viewer a 403.
+    expect((await call("/providers/twillio", { method: "PUT", body: {} })).status).toBe(401);
+    expect((await call("/providers/twillio", { method: "PUT", token: await callers(tenant).viewer() })).status).toBe(
+      403,
+    );
+    // The 405 of a provider's URL lists what it serves: its PUT and the DELETE of /providers/{provider}.
+    const wrongMethod = await call("/providers/twilio", { method: "POST", token: admin, body: {} });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("allow")).toBe("PUT, DELETE");
+    const other = await call("/providers/twillio", { method: "POST", token: admin, body: {} });
+    expect(other.headers.get("allow")).toBe("DELETE");
+  });
+
   it("without PROVIDER_SECRETS_KEY the connection routes fail closed", async () => {
     const { default: worker } = await import("../../src/index");
     const { createExecutionContext } = await import("cloudflare:test");

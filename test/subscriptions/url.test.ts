@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { checkUrl, isNonPublicHost, type UrlRules } from "../../src/subscriptions/url";
 
-const rules = { allowLoopback: false, ownHost: "api.example.com" };
+const rules = { allowLoopback: false, ownHosts: ["api.example.com"] };
 const problem = (url: string, r: UrlRules = rules) => {
   const out = checkUrl(url, r);
   return "problem" in out ? out.problem : undefined;

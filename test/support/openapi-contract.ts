@@ -193,24 +193,80 @@ export function responseProblems(res: CheckedResponse): string[] {
   }
   if (res.method.toUpperCase() !== "HEAD" && media.schema) {
     const key = `${operation.method} ${operation.template} ${code} ${type}`;
-    if (type === "application/x-ndjson") {
-      // NDJSON: the schema describes one line; every line must conform.
-      for (const line of res.text.split("\n").filter(Boolean)) {
-        let json: unknown;
-        try {
-          json = JSON.parse(line);
-        } catch {
-          problems.push(`a line is not JSON: ${line.slice(0, 200)}`);
-          continue;
-        }
-        validateBody(key, media.schema, { ...res, json }, problems);
+    if (media["x-itemSchema"]) {
+      // A streamed body (src/openapi/responses.ts, streamed()): the text
+      // against the string schema (its bound), every item against the item schema.
+      validateBody(`${key} text`, media.schema, { ...res, json: res.text }, problems);
+      for (const item of streamItems(type, res.text)) {
+        if ("error" in item) problems.push(item.error);
+        else validateBody(`${key} item`, media["x-itemSchema"], { ...res, json: item.value }, problems);
       }
     } else if (/json/.test(type)) {
       validateBody(key, media.schema, res, problems);
+    } else {
+      // Other text bodies (Twilio's TwiML answer, text/xml) are documented as strings.
+      validateBody(key, media.schema, { ...res, json: res.text }, problems);
     }
-    // Non-JSON bodies (Twilio's TwiML answer, text/xml) are documented as strings: the media type is the check.
   }
   return problems;
+}
+
+/**
+ * The items of a streamed body, as its media type frames them: NDJSON lines,
+ * the JSON `data:` of server-sent events, CSV rows as objects keyed by the
+ * header (values as strings: CSV has no types).
+ */
+export function streamItems(type: string, text: string): ({ value: unknown } | { error: string })[] {
+  const json = (raw: string) => {
+    try {
+      return { value: JSON.parse(raw) as unknown };
+    } catch {
+      return { error: `an item is not JSON: ${raw.slice(0, 200)}` };
+    }
+  };
+  if (type === "application/x-ndjson") return text.split("\n").filter(Boolean).map(json);
+  if (type === "text/event-stream") {
+    return text
+      .split(/\r?\n\r?\n/)
+      .map((frame) =>
+        frame
+          .split(/\r?\n/)
+          .filter((line) => line.startsWith("data:"))
+          .map((line) => line.slice(5).replace(/^ /, ""))
+          .join("\n"),
+      )
+      .filter(Boolean)
+      .map(json);
+  }
+  if (type === "text/csv") {
+    const [header = "", ...rows] = text.split(/\r?\n/).filter(Boolean);
+    const names = parseCsvLine(header);
+    return rows.map((row) => ({ value: Object.fromEntries(parseCsvLine(row).map((v, i) => [names[i] ?? `${i}`, v])) }));
+  }
+  return [{ error: `no framing known for ${type}` }];
+}
+
+/** One CSV line (RFC 4180 quoting; a quoted newline is not expected in the rows checked here). */
+function parseCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") {
+      out.push(field);
+      field = "";
+    } else field += ch;
+  }
+  out.push(field);
+  return out;
 }
 
 /** Throws when the response does not conform, naming the operation and each problem. */
