@@ -358,6 +358,135 @@ export async function plan(context) {
   add("disconnect, no token", D, 401, "DELETE", "/providers/twilio", noToken);
   add("disconnect, a viewer", D, 403, "DELETE", "/providers/twilio", { token: tokens.viewer });
 
+  const UM = "listUnmatchedProviderEvents";
+  add("unmatched provider events", UM, 200, "GET", "/providers/unmatched?limit=5");
+  add("unmatched, limit 0", UM, 400, "GET", "/providers/unmatched?limit=0", { invalid: true });
+  add("unmatched, no token", UM, 401, "GET", "/providers/unmatched", noToken);
+  add("unmatched, a customer", UM, 403, "GET", "/providers/unmatched", { token: tokens.customer });
+
+  // ---------------------------------------------------------------- events out: subscriptions
+  const receiver = "https://receiver.example.com/events";
+  const subscription = (extra = {}) => ({ url: receiver, events: ["communication.created"], ...extra });
+  const sub = () => context.subscription;
+  const SC = "createSubscription";
+  add("subscribe", SC, 201, "POST", "/subscriptions", {
+    body: subscription({ description: "contract run" }),
+    after: async (res) => {
+      context.subscription = (await res.json()).subscription.id;
+    },
+  });
+  add("subscribe, http to a public host", SC, 400, "POST", "/subscriptions", {
+    body: subscription({ url: "http://receiver.example.com/events" }),
+    inexpressible: "https only (and no private or loopback host) is checked on the parsed URL",
+  });
+  add("subscribe, unknown event type", SC, 400, "POST", "/subscriptions", {
+    body: subscription({ events: ["communication.deleted"] }),
+    invalid: true,
+  });
+  add("subscribe, no token", SC, 401, "POST", "/subscriptions", { body: subscription(), ...noToken });
+  add("subscribe, a viewer", SC, 403, "POST", "/subscriptions", { body: subscription(), token: tokens.viewer });
+  add("subscribe, 300 KiB", SC, 413, "POST", "/subscriptions", {
+    body: subscription({ description: tooLarge }),
+    inexpressible: SIZE,
+  });
+  add("subscribe, text/plain", SC, 415, "POST", "/subscriptions", {
+    raw: receiver,
+    headers: { "content-type": "text/plain" },
+    invalid: true,
+  });
+  // The 21st of a tenant: 19 more first (the tenant has one), straight at A.
+  add("subscribe, the 21st", SC, 409, "POST", "/subscriptions", {
+    body: subscription(),
+    before: async () => {
+      for (let i = 0; i < 19; i++) {
+        const res = await fetch(`${context.direct}${BASE}/subscriptions`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${tokens.admin}`, "content-type": "application/json" },
+          body: JSON.stringify(subscription({ description: `filler ${i}` })),
+        });
+        await res.arrayBuffer();
+        if (res.status !== 201) throw new Error(`filler subscription: ${res.status}`);
+      }
+    },
+  });
+  const SL = "listSubscriptions";
+  add("subscriptions", SL, 200, "GET", "/subscriptions");
+  add("subscriptions, tenant_id not a UUID", SL, 400, "GET", "/subscriptions?tenant_id=nope", { invalid: true });
+  add("subscriptions, no token", SL, 401, "GET", "/subscriptions", noToken);
+  add("subscriptions, a viewer", SL, 403, "GET", "/subscriptions", { token: tokens.viewer });
+  const SG1 = "getSubscription";
+  add("subscription", SG1, 200, "GET", () => `/subscriptions/${sub()}`);
+  add("subscription, not a UUID", SG1, 400, "GET", "/subscriptions/nope", { invalid: true });
+  add("subscription, no token", SG1, 401, "GET", () => `/subscriptions/${sub()}`, noToken);
+  add("subscription, a customer", SG1, 403, "GET", () => `/subscriptions/${sub()}`, { token: tokens.customer });
+  add("subscription, unknown", SG1, 404, "GET", `/subscriptions/${unknownId}`);
+  const SU = "updateSubscription";
+  add("pause", SU, 200, "PATCH", () => `/subscriptions/${sub()}`, { body: { status: "paused" } });
+  add("update, status disabled", SU, 400, "PATCH", () => `/subscriptions/${sub()}`, {
+    body: { status: "disabled" },
+    invalid: true,
+  });
+  add("update, no token", SU, 401, "PATCH", () => `/subscriptions/${sub()}`, {
+    body: { status: "active" },
+    ...noToken,
+  });
+  add("update, a driver", SU, 403, "PATCH", () => `/subscriptions/${sub()}`, {
+    body: { status: "active" },
+    token: tokens.driver,
+  });
+  add("update, unknown", SU, 404, "PATCH", `/subscriptions/${unknownId}`, { body: { status: "active" } });
+  add("update, 300 KiB", SU, 413, "PATCH", () => `/subscriptions/${sub()}`, {
+    body: { description: tooLarge },
+    inexpressible: SIZE,
+  });
+  add("update, text/plain", SU, 415, "PATCH", () => `/subscriptions/${sub()}`, {
+    raw: "paused",
+    headers: { "content-type": "text/plain" },
+    invalid: true,
+  });
+  const since = () => ({ since: new Date(Date.now() - 3_600_000).toISOString() });
+  const SR = "replaySubscription";
+  add("replay while paused", SR, 409, "POST", () => `/subscriptions/${sub()}/replay`, { body: since });
+  add("resume", SU, 200, "PATCH", () => `/subscriptions/${sub()}`, { body: { status: "active" } });
+  add("replay", SR, 202, "POST", () => `/subscriptions/${sub()}/replay`, { body: since });
+  add("replay, since not a date", SR, 400, "POST", () => `/subscriptions/${sub()}/replay`, {
+    body: { since: "yesterday" },
+    invalid: true,
+  });
+  add("replay, no token", SR, 401, "POST", () => `/subscriptions/${sub()}/replay`, { body: since, ...noToken });
+  add("replay, a viewer", SR, 403, "POST", () => `/subscriptions/${sub()}/replay`, {
+    body: since,
+    token: tokens.viewer,
+  });
+  add("replay, unknown", SR, 404, "POST", `/subscriptions/${unknownId}/replay`, { body: since });
+  add("replay, 300 KiB", SR, 413, "POST", () => `/subscriptions/${sub()}/replay`, {
+    body: () => ({ ...since(), note: tooLarge }),
+    inexpressible: SIZE,
+  });
+  add("replay, text/plain", SR, 415, "POST", () => `/subscriptions/${sub()}/replay`, {
+    raw: "since",
+    headers: { "content-type": "text/plain" },
+    invalid: true,
+  });
+  const SD = "listSubscriptionDeliveries";
+  add("deliveries", SD, 200, "GET", () => `/subscriptions/${sub()}/deliveries?status=pending,failed`);
+  add("deliveries, not a UUID", SD, 400, "GET", "/subscriptions/nope/deliveries", { invalid: true });
+  add("deliveries, no token", SD, 401, "GET", () => `/subscriptions/${sub()}/deliveries`, noToken);
+  add("deliveries, a viewer", SD, 403, "GET", () => `/subscriptions/${sub()}/deliveries`, { token: tokens.viewer });
+  add("deliveries, unknown", SD, 404, "GET", `/subscriptions/${unknownId}/deliveries`);
+  const SS = "rotateSubscriptionSecret";
+  add("rotate the secret", SS, 200, "POST", () => `/subscriptions/${sub()}/secret`);
+  add("rotate, not a UUID", SS, 400, "POST", "/subscriptions/nope/secret", { invalid: true });
+  add("rotate, no token", SS, 401, "POST", () => `/subscriptions/${sub()}/secret`, noToken);
+  add("rotate, a viewer", SS, 403, "POST", () => `/subscriptions/${sub()}/secret`, { token: tokens.viewer });
+  add("rotate, unknown", SS, 404, "POST", `/subscriptions/${unknownId}/secret`);
+  const SX = "deleteSubscription";
+  add("unsubscribe, not a UUID", SX, 400, "DELETE", "/subscriptions/nope", { invalid: true });
+  add("unsubscribe, no token", SX, 401, "DELETE", () => `/subscriptions/${sub()}`, noToken);
+  add("unsubscribe, a viewer", SX, 403, "DELETE", () => `/subscriptions/${sub()}`, { token: tokens.viewer });
+  add("unsubscribe", SX, 200, "DELETE", () => `/subscriptions/${sub()}`);
+  add("unsubscribe again", SX, 404, "DELETE", () => `/subscriptions/${sub()}`);
+
   // ---------------------------------------------------------------- administration
   const SH = "listShards";
   const T = "getTenantPlacement";
@@ -419,6 +548,15 @@ export async function plan(context) {
     ["putStandardConnection", "PUT", `/providers/standard?${scoped}`, () => bodies.standard[0]],
     [LP, "GET", `/providers?${scoped}`],
     [D, "DELETE", `/providers/twilio?${scoped}`],
+    [UM, "GET", `/providers/unmatched?${scoped}`],
+    [SC, "POST", `/subscriptions?${scoped}`, subscription],
+    [SL, "GET", `/subscriptions?${scoped}`],
+    [SG1, "GET", `/subscriptions/${unknownId}?${scoped}`],
+    [SU, "PATCH", `/subscriptions/${unknownId}?${scoped}`, () => ({ status: "active" })],
+    [SX, "DELETE", `/subscriptions/${unknownId}?${scoped}`],
+    [SS, "POST", `/subscriptions/${unknownId}/secret?${scoped}`],
+    [SD, "GET", `/subscriptions/${unknownId}/deliveries?${scoped}`],
+    [SR, "POST", `/subscriptions/${unknownId}/replay?${scoped}`, since],
     [SH, "GET", "/admin/shards"],
     [T, "GET", `/admin/tenants/${tenant}`],
     [MV, "POST", `/admin/tenants/${tenant}/move`, otherShard],
