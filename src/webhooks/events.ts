@@ -306,7 +306,12 @@ const StandardInbound = z
     type: z.literal("communication.inbound"),
     timestamp: z.string().max(64).optional(),
     // A create body (webhooks.md): `direction` may be given, and must be inbound.
-    data: CreateBody.extend({
+    // A new object from the create body's fields, not CreateBody.extend():
+    // extending the registered schema would be documented as an allOf with
+    // CreateCommunication, whose required customer_id and provider rule do
+    // not hold here (a provider_message_id alone names the "standard" provider).
+    data: z.strictObject({
+      ...CreateBody.shape,
       customer_id: CreateBody.shape.customer_id.optional().openapi({
         description: "Absent: the customer of the tenant's latest communication with the sender's address.",
       }),
