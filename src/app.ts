@@ -27,6 +27,7 @@ import { validationHook } from "./lib/validation";
 import { requestContext, requestHygiene } from "./middleware/context";
 import { OPENAPI_CONFIG, registerDocumentComponents } from "./openapi/document";
 import { providersRouter, WEBHOOKS_PATH } from "./providers/routes";
+import { streamRouter } from "./stream";
 import { MAX_WEBHOOK_BODY_BYTES, webhooksRouter } from "./webhooks/routes";
 
 /** Largest accepted request body. Content plus details of an email fit well within it. */
@@ -46,7 +47,15 @@ export function createApp() {
       const { corsOrigins } = config(c.env);
       return corsOrigins.has("*") || corsOrigins.has(origin) ? origin : null;
     },
-    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "x-d1-bookmark"],
+    // Last-Event-ID: sent by EventSource when it reconnects to the live stream (issue 19).
+    allowHeaders: [
+      "Authorization",
+      "Content-Type",
+      "Idempotency-Key",
+      "X-Request-Id",
+      "x-d1-bookmark",
+      "Last-Event-ID",
+    ],
     allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
     exposeHeaders: [
       "X-Request-Id",
@@ -87,9 +96,11 @@ export function createApp() {
   );
 
   // Chained so that the returned app's type carries every route (for `hc<App>`).
-  // Providers before communications: GET /providers would otherwise match GET /{id}.
+  // Providers and the live stream before communications: GET /providers and
+  // GET /stream would otherwise match GET /{id}.
   const routed = app
     .route("/", providersRouter)
+    .route("/", streamRouter)
     .route("/", webhooksRouter)
     .route("/", communicationsRouter)
     .route("/", archiveRouter)

@@ -33,7 +33,7 @@ const EXAMPLE_CREATE = {
 } as const;
 
 /** Parameters that are present but empty (`customer_id=`) mean "not given". */
-const optionalParam = <T extends z.ZodType>(schema: T) =>
+export const optionalParam = <T extends z.ZodType>(schema: T) =>
   // Typed as the optional inner schema (z.preprocess alone would type the input
   // `unknown`), so hc<App> clients get the real parameter types.
   z.preprocess((v) => (v === "" ? undefined : v), schema.optional()) as unknown as z.ZodOptional<T>;
@@ -44,7 +44,7 @@ const optionalParam = <T extends z.ZodType>(schema: T) =>
  * "not given", as in the seed's own example URLs.
  * @see https://spec.openapis.org/oas/v3.1.0#fixed-fields-9 (allowEmptyValue)
  */
-const optionalQuery = <T extends z.ZodType>(schema: T) =>
+export const optionalQuery = <T extends z.ZodType>(schema: T) =>
   optionalParam(schema).openapi({ param: { allowEmptyValue: true } });
 
 /** A UUID, kept in lower case (src/lib/uuid.ts says why). The format fixes the length; stated for clients and linters. */

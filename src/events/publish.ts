@@ -12,6 +12,7 @@
  *  - (issue 19) the live stream: the tenant's fan-out Durable Object.
  */
 import { log } from "../lib/logger";
+import { streamSink } from "../stream/sink";
 import type { ChangeEvent } from "./event";
 
 export type WaitUntil = (promise: Promise<unknown>) => void;
@@ -22,7 +23,10 @@ export interface Sink {
 }
 
 /** The sinks, in the order they are called. Each feature adds its own here. */
-export const SINKS: Sink[] = [];
+export const SINKS: Sink[] = [
+  // The live stream (issue 19)
+  streamSink,
+];
 
 export function publish(env: Env, waitUntil: WaitUntil, events: readonly ChangeEvent[], sinks: Sink[] = SINKS) {
   if (!events.length) return;

@@ -62,6 +62,9 @@ const en = {
   field_cursor_with_page: "{field} cannot be combined with page",
   field_page_too_deep: "{field} reaches past the first {max} results; use cursor (next_cursor) to go further",
   field_in_future: "{field} must not be in the future",
+  // Live stream (issue 19)
+  stream_ticket_ok: "Stream ticket issued",
+  ticket_invalid: "The stream ticket is invalid, expired or already used",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -121,6 +124,9 @@ const ar: Catalogue = {
   field_cursor_with_page: "لا يمكن استخدام الحقل {field} مع page",
   field_page_too_deep: "الحقل {field} يتجاوز أول {max} نتيجة؛ استخدم cursor (next_cursor) للمتابعة",
   field_in_future: "يجب ألا يكون الحقل {field} في المستقبل",
+  // Live stream (issue 19)
+  stream_ticket_ok: "تم إصدار تذكرة البث المباشر",
+  ticket_invalid: "تذكرة البث غير صالحة أو منتهية الصلاحية أو مستخدمة من قبل",
 };
 
 const ku: Catalogue = {
@@ -177,6 +183,9 @@ const ku: Catalogue = {
   field_cursor_with_page: "خانەی {field} لەگەڵ page بەکارناهێنرێت",
   field_page_too_deep: "خانەی {field} لە یەکەم {max} ئەنجام تێدەپەڕێت؛ بۆ بەردەوامبوون cursor (next_cursor) بەکاربهێنە",
   field_in_future: "خانەی {field} نابێت لە داهاتوودا بێت",
+  // Live stream (issue 19)
+  stream_ticket_ok: "بلیتی پەخشی ڕاستەوخۆ دەرکرا",
+  ticket_invalid: "بلیتی پەخش نادروستە، بەسەرچووە یان پێشتر بەکارهاتووە",
 };
 
 const fa: Catalogue = {
@@ -233,6 +242,9 @@ const fa: Catalogue = {
   field_cursor_with_page: "فیلد {field} را نمی‌توان همراه با page استفاده کرد",
   field_page_too_deep: "فیلد {field} از {max} نتیجهٔ نخست فراتر می‌رود؛ برای ادامه از cursor (next_cursor) استفاده کنید",
   field_in_future: "فیلد {field} نباید در آینده باشد",
+  // Live stream (issue 19)
+  stream_ticket_ok: "بلیت پخش زنده صادر شد",
+  ticket_invalid: "بلیت پخش نامعتبر، منقضی یا قبلاً استفاده شده است",
 };
 
 export const LANGUAGES = ["en", "ar", "ku", "fa"] as const;

@@ -1,0 +1,128 @@
+/**
+ * Request and response shapes of the live stream's routes, declared once:
+ * they validate requests and generate the OpenAPI document. The stream's
+ * body is text (Server-Sent Events): its frame is a named string component,
+ * and the JSON its `data:` lines carry is the ChangeEvent component.
+ */
+import { z } from "@hono/zod-openapi";
+import {
+  Communication,
+  EXAMPLE_COMMUNICATION,
+  ListQuery,
+  optionalParam,
+  optionalQuery,
+  Status,
+  successEnvelope,
+  timestamp,
+} from "../communications/schemas";
+import { EVENT_ID, EVENT_TYPES } from "../events/event";
+import { RETRY_MS } from "./frames";
+import { TICKET_LENGTH } from "./tickets";
+
+/** `evt_` + 32 hex digits. */
+const EVENT_ID_LENGTH = 36;
+const EXAMPLE_EVENT_ID = "evt_0195f3c36d1e7b4a9c3e1a2b3c4d5e6f";
+const EXAMPLE_TICKET =
+  "st_6f1c2b3a4d5e4f608a7b9c0d1e2f3a4b_9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+const EventId = z
+  .string()
+  .max(EVENT_ID_LENGTH)
+  .regex(EVENT_ID)
+  .openapi({ description: "An event id: `evt_` and 32 hex digits.", example: EXAMPLE_EVENT_ID });
+
+/** An event as both channels send it (src/events/event.ts). */
+export const ChangeEvent = z
+  .object({
+    id: EventId,
+    type: z.enum(EVENT_TYPES),
+    timestamp: timestamp.openapi({ description: "When the change was made." }),
+    data: z.object({
+      communication: Communication.openapi({ description: "The communication after the change." }),
+      previous_status: Status.optional().openapi({ description: "`communication.status_changed` only." }),
+    }),
+  })
+  .openapi("ChangeEvent", {
+    description:
+      "One change to a communication. `id` never changes (deduplicate on it); order is not guaranteed: `data.communication.updated_at` orders the events of one communication.",
+    example: {
+      id: EXAMPLE_EVENT_ID,
+      type: "communication.status_changed",
+      timestamp: "2026-11-28T14:03:12.004Z",
+      data: {
+        communication: { ...EXAMPLE_COMMUNICATION, status: "delivered", updated_at: "2026-11-28T14:03:12.004Z" },
+        previous_status: "sent",
+      },
+    },
+  });
+
+const EXAMPLE_FRAMES = [
+  `retry: ${RETRY_MS}`,
+  "",
+  `id: ${EXAMPLE_EVENT_ID}`,
+  "event: communication.created",
+  `data: {"id":"${EXAMPLE_EVENT_ID}","type":"communication.created","timestamp":"2026-11-28T14:02:55.120Z","data":{"communication":{"id":"0195f3c2-6d1e-7b4a-9c3e-1a2b3c4d5e6f","status":"sent","...":"..."}}}`,
+  "",
+  ": keep-alive",
+  "",
+  "",
+].join("\n");
+
+/** The stream's body, described as text with its frame grammar (OpenAPI 3.1 has no schema for a sequence). */
+export const StreamFrame = z.string().openapi("StreamFrame", {
+  description: [
+    "A `text/event-stream` body (Server-Sent Events), UTF-8: frames separated by a blank line.",
+    "",
+    `- \`retry: ${RETRY_MS}\`: once, first: how long EventSource waits before reconnecting.`,
+    "- An event: `id: <event id>`, `event: communication.created` or `communication.status_changed`, `data: <ChangeEvent JSON on one line>` (the ChangeEvent schema).",
+    "- `event: reset` with `data: {}` (and the `id:` of the newest buffered event, if any): the Last-Event-ID asked for is no longer buffered; list again, then keep streaming.",
+    "- `: keep-alive` (a comment) at least every 15 seconds; `: token expired` just before the stream ends at the token's `exp`.",
+  ].join("\n"),
+  example: EXAMPLE_FRAMES,
+});
+
+const filterQuery = ListQuery.pick({
+  tenant_id: true,
+  language: true,
+  customer_id: true,
+  delivery_id: true,
+  type: true,
+  status: true,
+  direction: true,
+  provider: true,
+  provider_message_id: true,
+});
+
+export const StreamQuery = filterQuery.extend({
+  ticket: optionalQuery(
+    z
+      .string()
+      .max(TICKET_LENGTH)
+      .regex(/^st_[0-9a-f]{32}_[0-9a-f]{64}$/),
+  ).openapi({
+    param: { name: "ticket", in: "query" },
+    description:
+      "A ticket from `POST /delivery/customer-communications/stream/tickets`, for browsers' EventSource (which cannot send Authorization): single use, valid 60 seconds. Used instead of a bearer token.",
+    example: EXAMPLE_TICKET,
+  }),
+  last_event_id: optionalQuery(EventId).openapi({
+    param: { name: "last_event_id", in: "query" },
+    description: "Resume after this event, as the `Last-Event-ID` header (which wins when both are sent).",
+    example: EXAMPLE_EVENT_ID,
+  }),
+});
+export type StreamQuery = z.infer<typeof StreamQuery>;
+
+export const StreamHeaders = z.object({
+  "last-event-id": optionalParam(EventId).openapi({
+    param: { name: "last-event-id", in: "header" },
+    description:
+      "Resume after this event: the buffered events that followed it are sent first (the last 5 minutes at least, and at least the last 1,000), then live ones. An id no longer buffered gets one `reset` frame. EventSource sends it by itself when it reconnects.",
+    example: EXAMPLE_EVENT_ID,
+  }),
+});
+
+export const TicketResponse = successEnvelope("StreamTicket", {
+  ticket: z.string().max(TICKET_LENGTH).openapi({ example: EXAMPLE_TICKET }),
+  expires_at: timestamp.openapi({ description: "The ticket is refused after this time (60 seconds)." }),
+});
