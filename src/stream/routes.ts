@@ -9,7 +9,14 @@ import { commonErrors, error, failure, headerRef, json, success } from "../opena
 import { protectedRoute } from "../openapi/route";
 import { bearerOrTicket } from "./access";
 import { RETRY_MS } from "./frames";
-import { StreamFrame, StreamHeaders, StreamQuery, TicketResponse } from "./schemas";
+import {
+  EXAMPLE_EVENT_FRAME,
+  EXAMPLE_FRAMES,
+  StreamFrame,
+  StreamHeaders,
+  StreamQuery,
+  TicketResponse,
+} from "./schemas";
 
 export const STREAM_PATH = `${BASE_PATH}/stream`;
 
@@ -40,7 +47,13 @@ export const streamRoute = protectedRoute(
     request: { query: StreamQuery, headers: StreamHeaders },
     responses: {
       200: {
-        description: "The stream: `text/event-stream`, open until the client leaves or the token expires.",
+        description: [
+          "The stream: `text/event-stream`, open until the client leaves or the token expires; a sequence of frames (the StreamFrame schema describes one). It begins:",
+          "",
+          "```",
+          EXAMPLE_FRAMES,
+          "```",
+        ].join("\n"),
         headers: {
           "X-Request-Id": headerRef("X-Request-Id"),
           "Server-Timing": headerRef("Server-Timing"),
@@ -49,7 +62,12 @@ export const streamRoute = protectedRoute(
           "RateLimit-Policy": headerRef("RateLimit-Policy"),
           "X-RateLimit-Limit": headerRef("X-RateLimit-Limit"),
         },
-        content: { "text/event-stream": { schema: StreamFrame } },
+        content: {
+          "text/event-stream": {
+            schema: StreamFrame,
+            examples: { event: { summary: "One event frame", value: EXAMPLE_EVENT_FRAME } },
+          },
+        },
       },
       401: error(
         "Missing, invalid or expired bearer token, or a ticket that is unknown, already used or expired (with `WWW-Authenticate: Bearer`).",

@@ -17,7 +17,7 @@ import {
 } from "../communications/schemas";
 import { EVENT_ID, EVENT_TYPES } from "../events/event";
 import { RETRY_MS } from "./frames";
-import { TICKET_LENGTH } from "./tickets";
+import { TICKET_LENGTH, TICKET_PATTERN } from "./tickets";
 
 /** `evt_` + 32 hex digits. */
 const EVENT_ID_LENGTH = 36;
@@ -56,7 +56,8 @@ export const ChangeEvent = z
     },
   });
 
-const EXAMPLE_FRAMES = [
+/** A body's first frames, as a client reads them (the 200 response's description shows them). */
+export const EXAMPLE_FRAMES = [
   `retry: ${RETRY_MS}`,
   "",
   `id: ${EXAMPLE_EVENT_ID}`,
@@ -67,19 +68,35 @@ const EXAMPLE_FRAMES = [
   "",
   "",
 ].join("\n");
+/** One event frame: the schema's and the response's example. */
+export const EXAMPLE_EVENT_FRAME = `${EXAMPLE_FRAMES.split("\n\n")[1]}\n\n`;
 
-/** The stream's body, described as text with its frame grammar (OpenAPI 3.1 has no schema for a sequence). */
-export const StreamFrame = z.string().openapi("StreamFrame", {
-  description: [
-    "A `text/event-stream` body (Server-Sent Events), UTF-8: frames separated by a blank line.",
-    "",
-    `- \`retry: ${RETRY_MS}\`: once, first: how long EventSource waits before reconnecting.`,
-    "- An event: `id: <event id>`, `event: communication.created` or `communication.status_changed`, `data: <ChangeEvent JSON on one line>` (the ChangeEvent schema).",
-    "- `event: reset` with `data: {}` (and the `id:` of the newest buffered event, if any): the Last-Event-ID asked for is no longer buffered; list again, then keep streaming.",
-    "- `: keep-alive` (a comment) at least every 15 seconds; `: token expired` just before the stream ends at the token's `exp`.",
-  ].join("\n"),
-  example: EXAMPLE_FRAMES,
-});
+/**
+ * Longest frame: an event's JSON is bounded by the largest communication a
+ * create accepts (a 256 KiB body), escaped.
+ */
+const MAX_FRAME_LENGTH = 1024 * 1024;
+
+/**
+ * One frame of the stream's body. OpenAPI 3.1 has no schema for a sequence:
+ * as for the archive's NDJSON lines, the schema describes one item, and the
+ * body is a sequence of them.
+ */
+export const StreamFrame = z
+  .string()
+  .max(MAX_FRAME_LENGTH)
+  .regex(/^(?:(?:retry|id|event|data): [^\n]*\n|: [^\n]*\n)+\n$/)
+  .openapi("StreamFrame", {
+    description: [
+      "One frame of a `text/event-stream` body (Server-Sent Events, UTF-8): `field: value` lines, or `: comment` lines, ended by a blank line. The body is a sequence of frames:",
+      "",
+      `- \`retry: ${RETRY_MS}\`: once, first: how long EventSource waits before reconnecting.`,
+      "- An event: `id: <event id>`, `event: communication.created` or `communication.status_changed`, `data: <ChangeEvent JSON on one line>` (the ChangeEvent schema).",
+      "- `event: reset` with `data: {}` (and the `id:` of the newest buffered event, if any): the Last-Event-ID asked for is no longer buffered; list again, then keep streaming.",
+      "- `: keep-alive` (a comment) at least every 15 seconds; `: token expired` just before the stream ends at the token's `exp`.",
+    ].join("\n"),
+    example: EXAMPLE_EVENT_FRAME,
+  });
 
 const filterQuery = ListQuery.pick({
   tenant_id: true,
@@ -94,12 +111,7 @@ const filterQuery = ListQuery.pick({
 });
 
 export const StreamQuery = filterQuery.extend({
-  ticket: optionalQuery(
-    z
-      .string()
-      .max(TICKET_LENGTH)
-      .regex(/^st_[0-9a-f]{32}_[0-9a-f]{64}$/),
-  ).openapi({
+  ticket: optionalQuery(z.string().max(TICKET_LENGTH).regex(TICKET_PATTERN)).openapi({
     param: { name: "ticket", in: "query" },
     description:
       "A ticket from `POST /delivery/customer-communications/stream/tickets`, for browsers' EventSource (which cannot send Authorization): single use, valid 60 seconds. Used instead of a bearer token.",
@@ -123,6 +135,6 @@ export const StreamHeaders = z.object({
 });
 
 export const TicketResponse = successEnvelope("StreamTicket", {
-  ticket: z.string().max(TICKET_LENGTH).openapi({ example: EXAMPLE_TICKET }),
+  ticket: z.string().max(TICKET_LENGTH).regex(TICKET_PATTERN).openapi({ example: EXAMPLE_TICKET }),
   expires_at: timestamp.openapi({ description: "The ticket is refused after this time (60 seconds)." }),
 });

@@ -16,7 +16,8 @@ import type { Principal } from "../auth/principal";
 
 export const TICKET_TTL_MS = 60_000;
 
-const TICKET = /^st_([0-9a-f]{32})_([0-9a-f]{64})$/;
+/** `st_`, the tenant id's 32 hex digits, `_`, the secret's 64. */
+export const TICKET_PATTERN = /^st_([0-9a-f]{32})_([0-9a-f]{64})$/;
 /** `st_` + 32 + `_` + 64. */
 export const TICKET_LENGTH = 100;
 
@@ -57,7 +58,7 @@ export const formatTicket = (tenantId: string, secret: string) => `st_${tenantId
 
 /** The tenant and secret of a well-formed ticket; undefined for anything else. */
 export function parseTicket(ticket: string): { tenantId: string; secret: string } | undefined {
-  const m = TICKET.exec(ticket);
+  const m = TICKET_PATTERN.exec(ticket);
   if (!m?.[1] || !m[2]) return undefined;
   const t = m[1];
   const tenantId = `${t.slice(0, 8)}-${t.slice(8, 12)}-${t.slice(12, 16)}-${t.slice(16, 20)}-${t.slice(20)}`;

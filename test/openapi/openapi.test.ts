@@ -56,11 +56,13 @@ describe("GET /openapi.json", () => {
       "GET /delivery/customer-communications/admin/tenants/{tenant_id}",
       "GET /delivery/customer-communications/archive/{date}",
       "GET /delivery/customer-communications/providers",
+      "GET /delivery/customer-communications/stream",
       "GET /delivery/customer-communications/{id}",
       "GET /delivery/customer-communications/{id}/events",
       "PATCH /delivery/customer-communications/{id}",
       "POST /delivery/customer-communications",
       "POST /delivery/customer-communications/admin/tenants/{tenant_id}/move",
+      "POST /delivery/customer-communications/stream/tickets",
       "POST /delivery/customer-communications/webhooks/sendgrid/{tenant_id}",
       "POST /delivery/customer-communications/webhooks/standard/{tenant_id}",
       "POST /delivery/customer-communications/webhooks/twilio/{tenant_id}",
@@ -78,7 +80,10 @@ describe("GET /openapi.json", () => {
       const provider = /\/webhooks\/(\w+)\//.exec(path)?.[1] as keyof typeof webhookScheme;
       const expected = isWebhook(path)
         ? [{ [webhookScheme[provider]]: [] }]
-        : [name.includes("/admin/") ? { adminBearerAuth: [] } : { bearerAuth: [] }];
+        : name === "GET /delivery/customer-communications/stream"
+          ? // The live stream: a bearer token, or its single-use `ticket` parameter (browsers' EventSource).
+            [{ bearerAuth: [] }, {}]
+          : [name.includes("/admin/") ? { adminBearerAuth: [] } : { bearerAuth: [] }];
       expect(op.security, name).toEqual(expected);
       expect(op.operationId, name).toBeTruthy();
       expect(op.summary, name).toBeTruthy();
@@ -156,7 +161,10 @@ describe("GET /openapi.json", () => {
       for (const [status, response] of Object.entries<Json>(op.responses)) {
         expect(response.description, `${name} ${status}`).toBeTruthy();
         expect(response.headers["X-Request-Id"], `${name} ${status}`).toBeDefined();
-        const media = response.content["application/json"] ?? response.content["application/x-ndjson"];
+        const media =
+          response.content["application/json"] ??
+          response.content["application/x-ndjson"] ??
+          response.content["text/event-stream"];
         expect(Object.keys(media.examples ?? {}).length, `${name} ${status} has examples`).toBeGreaterThan(0);
         if (Number(status) >= 400) expect(media.schema).toEqual({ $ref: "#/components/schemas/Error" });
       }
@@ -179,8 +187,11 @@ describe("GET /openapi.json", () => {
     for (const status of ["201", "409", "413", "415"]) expect(create.responses[status], status).toBeDefined();
     expect(create.parameters.some((p: Json) => p.name === "idempotency-key" && p.in === "header")).toBe(true);
     expect(create.requestBody.required).toBe(true);
-    // Reads of a tenant's shard take a bookmark; the admin routes and the R2 archive do not.
-    const shardReads = operations.filter((o) => o.method === "get" && !/\/(admin|archive)\//.test(o.path));
+    // Reads of a tenant's shard take a bookmark; the admin routes, the R2 archive and the live stream
+    // (a Durable Object, no D1) do not.
+    const shardReads = operations.filter(
+      (o) => o.method === "get" && !/\/(admin|archive)\//.test(o.path) && !o.path.endsWith("/stream"),
+    );
     // The list, get, events, and the provider connections (issue 10).
     expect(shardReads).toHaveLength(4);
     for (const { params, name } of shardReads) {
