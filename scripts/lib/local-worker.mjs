@@ -32,7 +32,8 @@ function mustRun(cmd, args) {
 /**
  * Starts the Worker; `vars` are passed as `--var NAME:value`. Returns the
  * log file's path, `ready()` (resolves once /openapi.json answers, within
- * 60 s) and `stop()`.
+ * 60 s), `stop()`, and `pgid`: the process group of wrangler and its workerd
+ * (for reading their CPU time from /proc).
  */
 export function startLocalWorker({ persist, port, inspectorPort, vars }) {
   rmSync(persist, { recursive: true, force: true });
@@ -93,5 +94,5 @@ export function startLocalWorker({ persist, port, inspectorPort, vars }) {
     }
     throw new Error(`wrangler dev did not answer on port ${port} within 60 s (see ${logFile})`);
   };
-  return { logFile, ready, stop };
+  return { logFile, ready, stop, pgid: dev.pid };
 }
