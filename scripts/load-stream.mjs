@@ -97,7 +97,6 @@ function workerdCpu() {
 // ------------------------------------------------------------------ callers
 const TENANT = randomUUID();
 const TYPES = ["sms", "email", "push_notification", "call"];
-const STATUSES = ["sent", "delivered", "failed", "read"];
 const customers = Array.from({ length: Math.max(2, Math.round(STREAMS / 4)) }, () => randomUUID());
 const deliveries = Array.from({ length: 10 }, () => randomUUID());
 const admins = await Promise.all(
