@@ -8,7 +8,7 @@ import { createMiddleware } from "hono/factory";
 import type { AuthedEnv } from "../env";
 import { forbidden, unauthorized } from "../lib/errors";
 import { requireAuth } from "../middleware/auth";
-import { hubFor } from "./hub";
+import { callHub, hubFor } from "./hub";
 import { fromRecord, parseTicket, secretHash } from "./tickets";
 
 /**
@@ -27,7 +27,8 @@ export const bearerOrTicket = createMiddleware<AuthedEnv>(async (c, next) => {
   if (!ticket) throw unauthorized("unauthorized");
   const parsed = parseTicket(ticket);
   if (!parsed) throw unauthorized("ticket_invalid");
-  const record = await hubFor(c.env, parsed.tenantId).redeemTicket(await secretHash(parsed.secret));
+  const hash = await secretHash(parsed.secret);
+  const record = await callHub(() => hubFor(c.env, parsed.tenantId).redeemTicket(hash));
   if (!record || (record.expiresAt !== undefined && record.expiresAt <= Date.now())) {
     throw unauthorized("ticket_invalid");
   }

@@ -9,7 +9,7 @@ import { readScope } from "../communications/access";
 import type { AuthedEnv } from "../env";
 import { translate } from "../i18n/messages";
 import { pickFilters } from "./filters";
-import { hubFor } from "./hub";
+import { callHub, hubFor } from "./hub";
 import type { streamRoute, ticketRoute } from "./routes";
 import { formatTicket, newSecret, secretHash, TICKET_TTL_MS, toRecord } from "./tickets";
 
@@ -17,13 +17,15 @@ export const stream: RouteHandler<typeof streamRoute, AuthedEnv> = async (c) => 
   const query = c.req.valid("query");
   const principal = c.var.principal;
   const scope = readScope(principal, query);
-  const body = await hubFor(c.env, scope.tenantId).open({
-    scope,
-    filters: pickFilters(query),
-    // The header is what EventSource sends when it reconnects: newer than the URL's.
-    lastEventId: c.req.valid("header")["last-event-id"] ?? query.last_event_id,
-    expiresAt: principal.expiresAt,
-  });
+  const body = await callHub(() =>
+    hubFor(c.env, scope.tenantId).open({
+      scope,
+      filters: pickFilters(query),
+      // The header is what EventSource sends when it reconnects: newer than the URL's.
+      lastEventId: c.req.valid("header")["last-event-id"] ?? query.last_event_id,
+      expiresAt: principal.expiresAt,
+    }),
+  );
   return c.body(body, 200, {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-store",
@@ -37,7 +39,8 @@ export const issueTicket: RouteHandler<typeof ticketRoute, AuthedEnv> = async (c
   const { tenantId } = readScope(principal, c.req.valid("query"));
   const secret = newSecret();
   const expiresAt = Math.min(Date.now() + TICKET_TTL_MS, principal.expiresAt ?? Number.POSITIVE_INFINITY);
-  await hubFor(c.env, tenantId).issueTicket(await secretHash(secret), toRecord(principal), expiresAt);
+  const hash = await secretHash(secret);
+  await callHub(() => hubFor(c.env, tenantId).issueTicket(hash, toRecord(principal), expiresAt));
   return c.json(
     {
       success: true as const,

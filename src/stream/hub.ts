@@ -29,6 +29,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Communication } from "../communications/schemas";
 import type { Scope } from "../communications/store";
 import type { ChangeEvent } from "../events/event";
+import { unavailable } from "../lib/errors";
 import { matchesFilters, type StreamFilters, visibleIn } from "./filters";
 import {
   EXPIRED_FRAME,
@@ -73,6 +74,20 @@ export interface OpenRequest {
 
 /** The tenant's hub: one object per tenant id, wherever the tenant's shard is. */
 export const hubFor = (env: Env, tenantId: string) => env.STREAM_HUB.get(env.STREAM_HUB.idFromName(tenantId));
+
+/**
+ * A call to the hub from a request: if the object cannot be reached (it is
+ * overloaded, or being reset), the caller gets a 503 with Retry-After, as
+ * for D1, never a 500. EventSource does not retry a 503 by itself; the
+ * README's snippet opens a new stream after it.
+ */
+export async function callHub<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw unavailable(err);
+  }
+}
 
 interface Listener {
   scope: Scope;

@@ -251,6 +251,27 @@ describe("a token that expires while its stream is open", () => {
   });
 });
 
+describe("an object that cannot be reached", () => {
+  it("is a 503 with Retry-After for the stream and the tickets, never a 500", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const failing = () => {
+      throw new Error("Durable Object is overloaded");
+    };
+    const hub = { idFromName: () => ({}), get: () => ({ open: failing, issueTicket: failing, redeemTicket: failing }) };
+    const bindings = { STREAM_HUB: hub as unknown as Env["STREAM_HUB"] };
+    const viewer = await callers(newTenant()).viewer();
+    for (const res of [
+      await call("/stream", { token: viewer, env: bindings }),
+      await call("/stream/tickets", { method: "POST", token: viewer, env: bindings }),
+      await call(`/stream?ticket=st_${newTenant().replaceAll("-", "")}_${"a".repeat(64)}`, { env: bindings }),
+    ]) {
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(res.json.message).toBe(translate("en", "db_unavailable"));
+    }
+  });
+});
+
 describe("rate limits", () => {
   /** A double of the RateLimit binding: records keys, answers as told. */
   function limiterDouble(allow: boolean) {
