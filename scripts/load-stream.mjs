@@ -94,6 +94,23 @@ function workerdCpu() {
   return (served.length ? served : pids).reduce((sum, pid) => sum + ticks(pid), 0);
 }
 
+/** CPU ms of every workerd of the group (the Worker's and wrangler's proxy in front of it). */
+function allWorkerdCpu() {
+  const pids = spawnSync("pgrep", ["-g", String(worker.pgid), "workerd"], { encoding: "utf8" })
+    .stdout.trim()
+    .split("\n")
+    .filter(Boolean);
+  return pids.reduce((sum, pid) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return sum + (Number(fields[11]) + Number(fields[12])) * 10;
+  }, 0);
+}
+/** This client's own CPU ms (parsing every frame of every stream). */
+const clientCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 // ------------------------------------------------------------------ callers
 const TENANT = randomUUID();
 const TYPES = ["sms", "email", "push_notification", "call"];
@@ -183,8 +200,8 @@ async function openStream(spec, index) {
 }
 
 const changeKey = (c) => `${c.id}|${c.status}|${c.updated_at}`;
-/** When the API's answer to each change reached this client (after its commit). */
-const answeredAt = new Map();
+/** When this client sent each change, and when the API's answer (after the commit) came back. */
+const timing = new Map();
 
 // ------------------------------------------------------------------ changes
 let retried429 = 0;
@@ -220,6 +237,7 @@ async function makeChanges() {
   for (let i = 0; i < CHANGES; i++) {
     const due = started + (i * 1000) / RATE;
     if (due > Date.now()) await sleep(due - Date.now());
+    const sent = Date.now();
     const work =
       i < creates
         ? send(
@@ -253,7 +271,7 @@ async function makeChanges() {
             return c;
           })();
     const tracked = work.then((c) => {
-      answeredAt.set(changeKey(c), Date.now());
+      timing.set(changeKey(c), { sent, answered: Date.now() });
       done.push({ ...c });
     });
     inFlight.add(tracked);
@@ -304,6 +322,8 @@ try {
 
   say("changes with the streams open ...");
   cpu = workerdCpu();
+  const allBefore = allWorkerdCpu();
+  const clientBefore = clientCpu();
   const run = await makeChanges();
   // Every expected frame, or 30 s.
   const expected = streams.map((s) => run.changes.filter((c) => shouldSee(s, c)).map(changeKey));
@@ -312,12 +332,15 @@ try {
   const receivedCount = () => streams.reduce((n, s) => n + s.received.size, 0);
   while (receivedCount() < totalExpected && Date.now() < waitUntil) await sleep(50);
   const streamCpu = workerdCpu() - cpu;
+  const allStreamCpu = allWorkerdCpu() - allBefore;
+  const clientStreamCpu = clientCpu() - clientBefore;
 
   // Checks
   let missing = 0;
   let unexpected = 0;
   const latencies = [];
   const afterAnswer = [];
+  const sendToFrame = [];
   const lastDelivery = new Map();
   for (const [i, s] of streams.entries()) {
     const want = new Set(expected[i]);
@@ -326,12 +349,18 @@ try {
       if (!want.has(key)) unexpected++;
       else {
         latencies.push(fromTimestamp);
-        afterAnswer.push(arrived - (answeredAt.get(key) ?? arrived));
+        const t = timing.get(key);
+        afterAnswer.push(arrived - t.answered);
+        sendToFrame.push(arrived - t.sent);
         lastDelivery.set(key, Math.max(lastDelivery.get(key) ?? 0, fromTimestamp));
       }
     }
   }
   afterAnswer.sort((a, b) => a - b);
+  sendToFrame.sort((a, b) => a - b);
+  // The baseline of the same run: the API's own answer to each change, from the same client.
+  const sendToAnswer = run.changes.map((c) => timing.get(changeKey(c))).map((t) => t.answered - t.sent);
+  sendToAnswer.sort((a, b) => a - b);
   const duplicates = streams.reduce((n, s) => n + s.duplicates, 0);
   const ended = streams.filter((s) => s.ended).length;
   const unseen = run.changes.filter((c) => !streams.some((s) => shouldSee(s, c))).length;
@@ -362,6 +391,8 @@ try {
         max: perChange.at(-1),
       },
       after_api_answer: { p50: percentile(afterAnswer, 50), p99: percentile(afterAnswer, 99) },
+      send_to_frame: { p50: percentile(sendToFrame, 50), p99: percentile(sendToFrame, 99) },
+      send_to_answer_baseline: { p50: percentile(sendToAnswer, 50), p99: percentile(sendToAnswer, 99) },
     },
     cpu_ms: {
       per_change_without_streams: round(baseCpu / base.changes.length),
@@ -372,6 +403,8 @@ try {
       idle_per_s_without_streams: round(idleBaseline),
       idle_per_s_with_streams: round(idleStreams),
       keep_alive_frames_during_idle: keepAlives,
+      every_workerd_with_streams: round(allStreamCpu),
+      this_client_with_streams: round(clientStreamCpu),
     },
     loadavg: loadavg().map((l) => round(l, 1)),
   };
@@ -398,6 +431,10 @@ try {
     say(
       `frame after API answer  p50 ${result.latency_ms.after_api_answer.p50} ms, p99 ${result.latency_ms.after_api_answer.p99} ms (negative: the frame came first)`,
     );
+    const l = result.latency_ms;
+    say(
+      `from this client's send frame p50 ${l.send_to_frame.p50} ms, p99 ${l.send_to_frame.p99} ms; the API's own answer (baseline) p50 ${l.send_to_answer_baseline.p50} ms, p99 ${l.send_to_answer_baseline.p99} ms (x${round(l.send_to_frame.p50 / l.send_to_answer_baseline.p50)}, x${round(l.send_to_frame.p99 / l.send_to_answer_baseline.p99)})`,
+    );
     say(
       `workerd CPU per change  ${result.cpu_ms.per_change_without_streams} ms without streams, ${result.cpu_ms.per_change_with_streams} ms with ${STREAMS} (x${result.cpu_ms.ratio})`,
     );
@@ -406,6 +443,9 @@ try {
     );
     say(
       `idle CPU per second     ${result.cpu_ms.idle_per_s_without_streams} ms without streams, ${result.cpu_ms.idle_per_s_with_streams} ms with ${STREAMS} open (${keepAlives} keep-alive frames in ${IDLE_S} s)`,
+    );
+    say(
+      `CPU of the changes run  ${round(streamCpu)} ms the Worker's workerd, ${result.cpu_ms.every_workerd_with_streams} ms with wrangler's proxy, ${result.cpu_ms.this_client_with_streams} ms this client`,
     );
     say(`loadavg                 ${result.loadavg.join(" ")}`);
     say(ok ? "OK: every change reached every stream that should see it, once, and no other" : "FAILED");
