@@ -12,6 +12,7 @@ import { type Communication, EXAMPLE_COMMUNICATION } from "../../src/communicati
 import { type ChangeEvent, createdEvent, newEventId } from "../../src/events/event";
 import { matchesFilters, type StreamFilters, visibleIn } from "../../src/stream/filters";
 import { BUFFER_EVENTS, BUFFER_MAX_EVENTS, BUFFER_MIN_AGE_MS, hubFor, type StreamHub } from "../../src/stream/hub";
+import { SINK_RETRY_DELAYS_MS, streamSink } from "../../src/stream/sink";
 import { call, callers, communicationBody, newTenant } from "../support/helpers";
 import { communicationIds, eventIds, type OpenedStream, openStream } from "../support/stream";
 
@@ -199,6 +200,43 @@ describe("a reader that stops reading", () => {
     expect(sent).toBeGreaterThanOrEqual(40);
     await stuck.cancel().catch(() => undefined);
   }, 120_000);
+});
+
+describe("the stream sink", () => {
+  /** The real namespace, whose stubs' publish() fails the first `failures` times. */
+  const flaky = (failures: number) => {
+    let calls = 0;
+    const namespace = {
+      idFromName: (name: string) => env.STREAM_HUB.idFromName(name),
+      get: (id: DurableObjectId) => ({
+        publish: (tenant: string, list: ChangeEvent[]) => {
+          calls++;
+          if (calls <= failures) return Promise.reject(new Error("Durable Object reset"));
+          return env.STREAM_HUB.get(id).publish(tenant, list);
+        },
+      }),
+    };
+    return { bindings: { ...env, STREAM_HUB: namespace as unknown as Env["STREAM_HUB"] }, calls: () => calls };
+  };
+
+  it("sends each tenant's events to its own object, and tries a failed call again", async () => {
+    const a = newTenant();
+    const b = newTenant();
+    const hub = flaky(1);
+    const list = [...events(a, 2), ...events(b, 1)];
+    await streamSink.send(hub.bindings, list);
+    expect(hub.calls()).toBe(3); // a (failed, then again) and b, in parallel
+    expect(await buffer(a)).toEqual(list.slice(0, 2).map((e) => e.id));
+    expect(await buffer(b)).toEqual([list[2]?.id]);
+  });
+
+  it("gives up after three attempts (publish() logs it; the commit stands)", async () => {
+    const tenant = newTenant();
+    const hub = flaky(3);
+    await expect(streamSink.send(hub.bindings, events(tenant, 1))).rejects.toThrow("Durable Object reset");
+    expect(hub.calls()).toBe(1 + SINK_RETRY_DELAYS_MS.length);
+    expect(await buffer(tenant)).toEqual([]);
+  });
 });
 
 describe("erasure", () => {
