@@ -31,7 +31,7 @@
  *     through the Worker to the sockets) per change and per frame, and idle
  *     CPU per second with and without the streams.
  *
- * Usage: npm run load:stream -- [--streams 200] [--changes 1000] [--rate 20]
+ * Usage: npm run load:stream -- [--streams 200] [--changes 1000] [--rate 8]
  *        [--users 10] [--idle 20] [--port 8832] [--inspector-port 8833] [--json]
  * Small run: npm run load:stream -- --streams 20 --changes 100 --idle 3
  * Exit code 1 when any check fails.
@@ -49,7 +49,7 @@ const { values: opts } = parseArgs({
   options: {
     streams: { type: "string", default: "200" },
     changes: { type: "string", default: "1000" },
-    rate: { type: "string", default: "20" },
+    rate: { type: "string", default: "8" },
     users: { type: "string", default: "10" },
     idle: { type: "string", default: "20" },
     port: { type: "string", default: "8832" },
