@@ -4,8 +4,9 @@
  * communication as it is after the change (`data.communication`).
  *
  * Kept as plain data so that the tenant's Durable Object can hold them per
- * stream, and as two pure functions so that new list filters plug in here
- * once (issue 20's `address` and `q` go in `matchesFilters`).
+ * stream, and as two pure functions. A new list filter plugs in here only:
+ * its name in STREAM_FILTERS (the stream's query takes it from the list's,
+ * ./schemas.ts) and its test in `matchesFilters` (issue 20's `address` and `q`).
  */
 import type { Communication, ListQuery } from "../communications/schemas";
 import type { Scope } from "../communications/store";

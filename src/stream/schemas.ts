@@ -16,6 +16,7 @@ import {
   timestamp,
 } from "../communications/schemas";
 import { EVENT_ID, EVENT_TYPES } from "../events/event";
+import { STREAM_FILTERS } from "./filters";
 import { RETRY_MS } from "./frames";
 import { TICKET_LENGTH, TICKET_PATTERN } from "./tickets";
 
@@ -98,17 +99,13 @@ export const StreamFrame = z
     example: EXAMPLE_EVENT_FRAME,
   });
 
+type FilterMask = { [K in (typeof STREAM_FILTERS)[number] | "tenant_id" | "language"]: true };
+/** The list's own parameters: tenant, language, and the filters a stream accepts (named once, in ./filters.ts). */
 const filterQuery = ListQuery.pick({
   tenant_id: true,
   language: true,
-  customer_id: true,
-  delivery_id: true,
-  type: true,
-  status: true,
-  direction: true,
-  provider: true,
-  provider_message_id: true,
-});
+  ...Object.fromEntries(STREAM_FILTERS.map((name) => [name, true])),
+} as FilterMask);
 
 export const StreamQuery = filterQuery.extend({
   ticket: optionalQuery(z.string().max(TICKET_LENGTH).regex(TICKET_PATTERN)).openapi({
