@@ -30,7 +30,11 @@ export const KEEPALIVE_FRAME = encoder.encode(": keep-alive\n\n");
 /** Sent just before the stream is closed because its credential expired. */
 export const EXPIRED_FRAME = encoder.encode(": token expired\n\n");
 
-/** The JSON of an event as both channels send it (the live stream and the subscriptions' deliveries). */
+/**
+ * The JSON of a `data:` line: the event as minted (src/events/event.ts), id
+ * included. events.md wants the same JSON on the stream and in the
+ * subscriptions' deliveries (issue 18): one function, to share.
+ */
 export const eventJson = (event: ChangeEvent) => JSON.stringify(event);
 
 export const eventFrame = (id: string, type: string, json: string) =>
