@@ -44,7 +44,7 @@ import worker from "../src/index";
 import { log } from "../src/lib/logger";
 import { uuidv7 } from "../src/lib/uuid";
 
-export { TenantMove } from "../src/index";
+export { StreamHub, TenantMove } from "../src/index";
 
 const STATIC_BODY = JSON.stringify({ success: true, message: "ok" });
 const JSON_HEADERS = { "content-type": "application/json" };

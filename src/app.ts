@@ -27,6 +27,7 @@ import { validationHook } from "./lib/validation";
 import { requestContext, requestHygiene } from "./middleware/context";
 import { OPENAPI_CONFIG, registerDocumentComponents } from "./openapi/document";
 import { providersRouter, WEBHOOKS_PATH } from "./providers/routes";
+import { streamRouter } from "./stream";
 import { subscriptionsRouter } from "./subscriptions";
 import { MAX_WEBHOOK_BODY_BYTES, webhooksRouter } from "./webhooks/routes";
 import { unmatchedRouter } from "./webhooks/unmatched";
@@ -48,7 +49,15 @@ export function createApp() {
       const { corsOrigins } = config(c.env);
       return corsOrigins.has("*") || corsOrigins.has(origin) ? origin : null;
     },
-    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "x-d1-bookmark"],
+    // Last-Event-ID: sent by EventSource when it reconnects to the live stream (issue 19).
+    allowHeaders: [
+      "Authorization",
+      "Content-Type",
+      "Idempotency-Key",
+      "X-Request-Id",
+      "x-d1-bookmark",
+      "Last-Event-ID",
+    ],
     allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
     exposeHeaders: [
       "X-Request-Id",
@@ -89,11 +98,12 @@ export function createApp() {
   );
 
   // Chained so that the returned app's type carries every route (for `hc<App>`).
-  // Providers and subscriptions before communications: GET /providers and
-  // GET /subscriptions would otherwise match GET /{id}.
+  // Providers, subscriptions and the live stream before communications:
+  // GET /providers, GET /subscriptions and GET /stream would otherwise match GET /{id}.
   const routed = app
     .route("/", providersRouter)
     .route("/", subscriptionsRouter)
+    .route("/", streamRouter)
     .route("/", webhooksRouter)
     .route("/", communicationsRouter)
     .route("/", archiveRouter)

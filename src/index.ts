@@ -22,6 +22,8 @@ import type { QueueBody } from "./webhooks/events";
 import { sweepPending } from "./webhooks/pending";
 
 export { TenantMove } from "./shards/move";
+/** The live stream's per-tenant fan-out (wrangler.toml `durable_objects`). */
+export { StreamHub } from "./stream/hub";
 
 async function purgeAllShards(env: Env) {
   const stats = newDbStats();

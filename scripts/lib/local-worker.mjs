@@ -34,7 +34,8 @@ function mustRun(cmd, args) {
 /**
  * Starts the Worker; `vars` are passed as `--var NAME:value`. Returns the
  * log file's path, `ready()` (resolves once /openapi.json answers, within
- * 60 s) and `stop()`.
+ * 60 s), `stop()`, and `pgid`: the process group of wrangler and its workerd
+ * (for reading their CPU time from /proc), and `restart()`.
  */
 export function startLocalWorker({ persist, port, inspectorPort, vars, migrate = true, reset = true, dist }) {
   if (reset) rmSync(persist, { recursive: true, force: true });
@@ -47,29 +48,31 @@ export function startLocalWorker({ persist, port, inspectorPort, vars, migrate =
 
   const logFile = resolve(persist, "wrangler-dev.log");
   const log = openSync(logFile, "w");
-  const dev = spawn(
-    "npx",
-    [
-      "wrangler",
-      "dev",
-      resolve(dist, "index.js"),
-      // Named, not found by walking up from the script: `dist` may lie outside the project.
-      "--config",
-      resolve(ROOT, "wrangler.toml"),
-      "--no-bundle",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      persist,
-      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
-      "--show-interactive-dev-session=false",
-    ],
-    { cwd: ROOT, stdio: ["ignore", log, log], env: ENV, detached: true },
-  );
+  const launch = () =>
+    spawn(
+      "npx",
+      [
+        "wrangler",
+        "dev",
+        resolve(dist, "index.js"),
+        // Named, not found by walking up from the script: `dist` may lie outside the project.
+        "--config",
+        resolve(ROOT, "wrangler.toml"),
+        "--no-bundle",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--inspector-port",
+        String(inspectorPort),
+        "--persist-to",
+        persist,
+        ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+        "--show-interactive-dev-session=false",
+      ],
+      { cwd: ROOT, stdio: ["ignore", log, log], env: ENV, detached: true },
+    );
+  let dev = launch();
   let stopped = false;
   const stop = () => {
     if (stopped) return;
@@ -100,5 +103,35 @@ export function startLocalWorker({ persist, port, inspectorPort, vars, migrate =
     }
     throw new Error(`wrangler dev did not answer on port ${port} within 60 s (see ${logFile})`);
   };
-  return { logFile, ready, stop };
+  /**
+   * Stops wrangler and its workerd and starts them again on the same state
+   * (a deploy or a crash, as clients see it); resolves once it answers.
+   */
+  const restart = async () => {
+    const old = dev;
+    const exited = new Promise((ok) => (old.exitCode !== null ? ok() : old.once("exit", ok)));
+    stop();
+    await exited;
+    // Until the old workerd has let go of the port.
+    for (let i = 0; i < 100; i++) {
+      try {
+        await fetch(`http://127.0.0.1:${port}/openapi.json`);
+        await new Promise((r) => setTimeout(r, 100));
+      } catch {
+        break;
+      }
+    }
+    dev = launch();
+    stopped = false;
+    await ready();
+  };
+  return {
+    logFile,
+    ready,
+    stop,
+    restart,
+    get pgid() {
+      return dev.pid;
+    },
+  };
 }

@@ -29,6 +29,11 @@ export interface Principal {
   role: string | null;
   /** The customer record of a customer user: `customer_id`, else `sub`. */
   customerId: string;
+  /**
+   * When the credential stops being valid (ms since the epoch): the token's
+   * `exp`. A live stream ends then (src/stream).
+   */
+  expiresAt?: number;
 }
 
 export function toPrincipal(claims: Claims): Principal {

@@ -253,7 +253,7 @@ export async function authenticate(config: Config["auth"], token: string, waitUn
   }
   const claims = Claims.safeParse(payload);
   if (!claims.success) throw unauthorized("token_invalid", claims.error);
-  const principal = toPrincipal(claims.data);
+  const principal: Principal = { ...toPrincipal(claims.data), expiresAt: (payload.exp as number) * 1000 };
   // The keys it was verified with: the set getKey used (it may have refreshed meanwhile).
   rememberPrincipal(token, keysNow(), checks, ((payload.exp as number) + CLOCK_TOLERANCE_S) * 1000, principal);
   return principal;

@@ -44,7 +44,7 @@ export const EXAMPLE_SENDGRID_CREATE = {
 } as const;
 
 /** Parameters that are present but empty (`customer_id=`) mean "not given". */
-const optionalParam = <T extends z.ZodType>(schema: T) =>
+export const optionalParam = <T extends z.ZodType>(schema: T) =>
   // Typed as the optional inner schema (z.preprocess alone would type the input
   // `unknown`), so hc<App> clients get the real parameter types.
   z.preprocess((v) => (v === "" ? undefined : v), schema.optional()) as unknown as z.ZodOptional<T>;

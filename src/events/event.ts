@@ -29,6 +29,16 @@ export interface ChangeEvent {
   };
 }
 
+/**
+ * The JSON an event leaves the service as, the same on both channels
+ * (events.md): a subscription's delivery body (the id also travels as
+ * `webhook-id`) and a stream frame's `data:` line (also as `id:`). The id is
+ * in the body too, as Stripe's and Svix's events carry it, so that a
+ * receiver that stores bodies can deduplicate on them alone.
+ */
+export const eventJson = (e: ChangeEvent) =>
+  JSON.stringify({ id: e.id, type: e.type, timestamp: e.timestamp, data: e.data });
+
 export const EVENT_ID_PREFIX = "evt_";
 /** `evt_` + UUIDv7 without dashes: 36 characters. */
 export const EVENT_ID = /^evt_[0-9a-f]{32}$/;

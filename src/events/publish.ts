@@ -12,6 +12,7 @@
  *  - (issue 19) the live stream: the tenant's fan-out Durable Object.
  */
 import { log } from "../lib/logger";
+import { streamSink } from "../stream/sink";
 import { subscriptionsSink } from "../subscriptions/outbox";
 import type { ChangeEvent } from "./event";
 
@@ -26,6 +27,8 @@ export interface Sink {
 export const SINKS: Sink[] = [
   // Events out (issue 18): src/subscriptions/outbox.ts.
   subscriptionsSink,
+  // The live stream (issue 19)
+  streamSink,
 ];
 
 export function publish(env: Env, waitUntil: WaitUntil, events: readonly ChangeEvent[], sinks: Sink[] = SINKS) {

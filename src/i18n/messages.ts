@@ -95,6 +95,9 @@ const en = {
   field_customer_reserved: "{field} cannot be the nil UUID: it marks inbound messages from unknown senders",
   // Public origin (issue 23)
   public_base_url_invalid: "This server's public URL is not configured correctly",
+  // Live stream (issue 19)
+  stream_ticket_ok: "Stream ticket issued",
+  ticket_invalid: "The stream ticket is invalid, expired or already used",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -188,6 +191,9 @@ const ar: Catalogue = {
     "لا يمكن أن يكون الحقل {field} هو المعرّف الصفري (nil UUID): فهو يميّز الرسائل الواردة من مرسلين مجهولين",
   // Public origin (issue 23)
   public_base_url_invalid: "عنوان URL العام لهذا الخادم غير مهيأ بشكل صحيح",
+  // Live stream (issue 19)
+  stream_ticket_ok: "تم إصدار تذكرة البث المباشر",
+  ticket_invalid: "تذكرة البث غير صالحة أو منتهية الصلاحية أو مستخدمة من قبل",
 };
 
 const ku: Catalogue = {
@@ -278,6 +284,9 @@ const ku: Catalogue = {
     "خانەی {field} ناتوانێت UUIDی سفر (nil UUID) بێت: ئەوە نیشانەی نامە هاتووەکانی نێرەرانی نەناسراوە",
   // Public origin (issue 23)
   public_base_url_invalid: "URLی گشتیی ئەم ڕاژەکارە بە دروستی ڕێکنەخراوە",
+  // Live stream (issue 19)
+  stream_ticket_ok: "بلیتی پەخشی ڕاستەوخۆ دەرکرا",
+  ticket_invalid: "بلیتی پەخش نادروستە، بەسەرچووە یان پێشتر بەکارهاتووە",
 };
 
 const fa: Catalogue = {
@@ -368,6 +377,9 @@ const fa: Catalogue = {
     "فیلد {field} نمی‌تواند UUID تهی (nil UUID) باشد: این شناسه پیام‌های ورودی از فرستندگان ناشناس را مشخص می‌کند",
   // Public origin (issue 23)
   public_base_url_invalid: "نشانی URL عمومی این سرور به‌درستی پیکربندی نشده است",
+  // Live stream (issue 19)
+  stream_ticket_ok: "بلیت پخش زنده صادر شد",
+  ticket_invalid: "بلیت پخش نامعتبر، منقضی یا قبلاً استفاده شده است",
 };
 
 export const LANGUAGES = ["en", "ar", "ku", "fa"] as const;

@@ -41,7 +41,7 @@ export class ApiError extends Error {
 
 export const badRequest = (errors: FieldError[]) => new ApiError(400, "validation_failed", { errors });
 
-export const unauthorized = (code: "unauthorized" | "token_invalid", cause?: unknown) =>
+export const unauthorized = (code: "unauthorized" | "token_invalid" | "ticket_invalid", cause?: unknown) =>
   new ApiError(401, code, {
     cause,
     headers: {

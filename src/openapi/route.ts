@@ -6,7 +6,9 @@
  * (After unkey's `createAuthRoute`.)
  */
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { Principal } from "../auth/principal";
+import type { AuthedEnv } from "../env";
 import { allow, requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { commonErrors } from "./responses";
@@ -34,18 +36,30 @@ type OperationConfig = Omit<RouteConfig, "tags" | "security" | "parameters" | "m
  * An operation for callers whose principal passes `rule` (403 before any
  * input is validated, and before any rate limit is counted, otherwise).
  * `reads` adds the x-d1-bookmark parameter; `tag` defaults to the
- * communications tag.
+ * communications tag. `authenticate` replaces the bearer-token check for an
+ * operation that accepts another credential as well (the live stream's
+ * tickets: src/stream/access.ts), with `security` saying so in the document.
  */
 export const protectedRoute = <const R extends OperationConfig>(
   rule: (p: Principal) => boolean,
-  { reads, tag = TAG }: { reads: boolean; tag?: string },
+  {
+    reads,
+    tag = TAG,
+    authenticate = requireAuth,
+    security: declared,
+  }: {
+    reads: boolean;
+    tag?: string;
+    authenticate?: MiddlewareHandler<AuthedEnv>;
+    security?: RouteConfig["security"];
+  },
   config: R,
 ) =>
   createRoute({
     ...config,
     tags: [tag],
-    security: tag === ADMIN_TAG ? adminSecurity : security,
+    security: declared ?? (tag === ADMIN_TAG ? adminSecurity : security),
     parameters: reads ? readParameters : parameters,
-    middleware: [requireAuth, allow(rule), rateLimit] as const,
+    middleware: [authenticate, allow(rule), rateLimit] as const,
     responses: { ...commonErrors, ...config.responses } as typeof commonErrors & R["responses"],
   });

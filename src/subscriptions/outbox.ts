@@ -14,13 +14,13 @@
  *     stays undispatched: the scheduled job sends it (./jobs.ts), also
  *     through `dispatch()`.
  */
-import type { ChangeEvent } from "../events/event";
+import { type ChangeEvent, eventJson } from "../events/event";
 import type { Sink } from "../events/publish";
 import type { EventRecorder } from "../events/recorder";
 import { type DeliverMessage, enqueue } from "./messages";
 
 /** The body a receiver gets, byte for byte, for every attempt and replay (the event as delivered). */
-export const eventBody = (e: ChangeEvent) => JSON.stringify({ type: e.type, timestamp: e.timestamp, data: e.data });
+export const eventBody = eventJson;
 
 const INSERT_EVENT = `INSERT INTO subscription_events
   (tenant_id, id, type, communication_id, customer_id, payload, created_at, dispatched_at)

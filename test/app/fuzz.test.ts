@@ -363,6 +363,8 @@ describe(`fuzz (seed ${SEED}, ${RUNS} runs per property)`, () => {
     );
   });
 
+  // 300 creates, each also handed to the live stream's object (issue 19): 20-27 s on a busy
+  // 2-core machine, too close to the default 30 s. The bound is for a wedged run, not a timing assertion.
   it("JSON create bodies: only a 201 adds a row, exactly one", async () => {
     await fc.assert(
       fc.asyncProperty(createBody, fc.option(word, { nil: undefined }), async (body, key) => {
@@ -380,7 +382,7 @@ describe(`fuzz (seed ${SEED}, ${RUNS} runs per property)`, () => {
         if (res.status === 201) expect(res.json.communication.tenant_id).toBe(tenant);
       }),
     );
-  });
+  }, 90_000);
 
   it("non-JSON and malformed bodies with any Content-Type on POST and PATCH", async () => {
     const tenant = newTenant();

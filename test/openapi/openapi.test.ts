@@ -69,6 +69,9 @@ describe("GET /openapi.json", () => {
         "PUT /delivery/customer-communications/providers/sendgrid",
         "PUT /delivery/customer-communications/providers/standard",
         "PUT /delivery/customer-communications/providers/twilio",
+        // The live stream (issue 19).
+        "GET /delivery/customer-communications/stream",
+        "POST /delivery/customer-communications/stream/tickets",
         // Events out (issue 18).
         "DELETE /delivery/customer-communications/subscriptions/{id}",
         "GET /delivery/customer-communications/subscriptions",
@@ -92,7 +95,10 @@ describe("GET /openapi.json", () => {
       const provider = /\/webhooks\/(\w+)\//.exec(path)?.[1] as keyof typeof webhookScheme;
       const expected = isWebhook(path)
         ? [{ [webhookScheme[provider]]: [] }]
-        : [name.includes("/admin/") ? { adminBearerAuth: [] } : { bearerAuth: [] }];
+        : name === "GET /delivery/customer-communications/stream"
+          ? // The live stream: a bearer token, or its single-use `ticket` parameter (browsers' EventSource).
+            [{ bearerAuth: [] }, {}]
+          : [name.includes("/admin/") ? { adminBearerAuth: [] } : { bearerAuth: [] }];
       expect(op.security, name).toEqual(expected);
       expect(op.operationId, name).toBeTruthy();
       expect(op.summary, name).toBeTruthy();
@@ -210,8 +216,11 @@ describe("GET /openapi.json", () => {
     for (const status of ["201", "409", "413", "415"]) expect(create.responses[status], status).toBeDefined();
     expect(create.parameters.some((p: Json) => p.name === "idempotency-key" && p.in === "header")).toBe(true);
     expect(create.requestBody.required).toBe(true);
-    // Reads of a tenant's shard take a bookmark; the admin routes and the R2 archive do not.
-    const shardReads = operations.filter((o) => o.method === "get" && !/\/(admin|archive)\//.test(o.path));
+    // Reads of a tenant's shard take a bookmark; the admin routes, the R2 archive and the live stream
+    // (a Durable Object, no D1) do not.
+    const shardReads = operations.filter(
+      (o) => o.method === "get" && !/\/(admin|archive)\//.test(o.path) && !o.path.endsWith("/stream"),
+    );
     // The list, get, events, the provider connections (issue 10), the unmatched provider events
     // (issue 16), and the subscriptions' list, get and delivery log (issue 18).
     expect(shardReads).toHaveLength(8);

@@ -63,11 +63,13 @@ describe("a subscription receives the tenant's events, signed", () => {
       expect(d?.signature).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
     }
     expect(created?.json).toEqual({
+      id: created?.id,
       type: "communication.created",
       timestamp: c.created_at,
       data: { communication: c },
     });
     expect(changed?.json).toEqual({
+      id: changed?.id,
       type: "communication.status_changed",
       timestamp: patched.json.communication.updated_at,
       data: { communication: patched.json.communication, previous_status: "sent" },
