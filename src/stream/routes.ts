@@ -5,18 +5,11 @@
 import { mayRead } from "../communications/access";
 import { BASE_PATH } from "../communications/routes";
 import { CommonQuery } from "../communications/schemas";
-import { commonErrors, error, failure, headerRef, json, success } from "../openapi/responses";
+import { commonErrors, error, failure, headerRef, json, streamed, success } from "../openapi/responses";
 import { protectedRoute } from "../openapi/route";
 import { bearerOrTicket } from "./access";
 import { RETRY_MS } from "./frames";
-import {
-  EXAMPLE_EVENT_FRAME,
-  EXAMPLE_FRAMES,
-  StreamFrame,
-  StreamHeaders,
-  StreamQuery,
-  TicketResponse,
-} from "./schemas";
+import { ChangeEvent, EXAMPLE_FRAMES, MAX_STREAM_CHARS, StreamHeaders, StreamQuery, TicketResponse } from "./schemas";
 
 export const STREAM_PATH = `${BASE_PATH}/stream`;
 
@@ -46,14 +39,21 @@ export const streamRoute = protectedRoute(
     ].join("\n"),
     request: { query: StreamQuery, headers: StreamHeaders },
     responses: {
-      200: {
+      200: streamed({
+        mediaType: "text/event-stream",
         description: [
-          "The stream: `text/event-stream`, open until the client leaves or the token expires; a sequence of frames (the StreamFrame schema describes one). It begins:",
+          "The stream, open until the client leaves or the token expires: frames of `field: value` lines (or `: comment` lines), each ended by a blank line.",
           "",
-          "```",
-          EXAMPLE_FRAMES,
-          "```",
+          `- \`retry: ${RETRY_MS}\`: once, first: how long EventSource waits before reconnecting.`,
+          "- An event: `id: <event id>`, `event: communication.created` or `communication.status_changed`, `data: <one ChangeEvent as JSON>`.",
+          "- `event: reset` with `data: {}` (and the `id:` of the newest buffered event, if any): the Last-Event-ID asked for is no longer buffered; list again, then keep streaming.",
+          "- `: keep-alive` (a comment) at least every 15 seconds; `: token expired` just before the stream ends at the token's `exp`.",
         ].join("\n"),
+        item: { name: "ChangeEvent", schema: ChangeEvent },
+        // No end is promised (the token's lifetime ends it): the bound is
+        // what a string may hold, stated for validators and OWASP API4.
+        maxLength: MAX_STREAM_CHARS,
+        example: { summary: "The first frames", value: EXAMPLE_FRAMES },
         headers: {
           "X-Request-Id": headerRef("X-Request-Id"),
           "Server-Timing": headerRef("Server-Timing"),
@@ -62,13 +62,7 @@ export const streamRoute = protectedRoute(
           "RateLimit-Policy": headerRef("RateLimit-Policy"),
           "X-RateLimit-Limit": headerRef("X-RateLimit-Limit"),
         },
-        content: {
-          "text/event-stream": {
-            schema: StreamFrame,
-            examples: { event: { summary: "One event frame", value: EXAMPLE_EVENT_FRAME } },
-          },
-        },
-      },
+      }),
       401: error(
         "Missing, invalid or expired bearer token, or a ticket that is unknown, already used or expired (with `WWW-Authenticate: Bearer`).",
         { ...commonErrors[401].content["application/json"].examples, ticket: ticketRefused },

@@ -63,41 +63,20 @@ export const EXAMPLE_FRAMES = [
   "",
   `id: ${EXAMPLE_EVENT_ID}`,
   "event: communication.created",
-  `data: {"id":"${EXAMPLE_EVENT_ID}","type":"communication.created","timestamp":"2026-11-28T14:02:55.120Z","data":{"communication":{"id":"0195f3c2-6d1e-7b4a-9c3e-1a2b3c4d5e6f","status":"sent","...":"..."}}}`,
+  `data: ${JSON.stringify({
+    id: EXAMPLE_EVENT_ID,
+    type: "communication.created",
+    timestamp: EXAMPLE_COMMUNICATION.created_at,
+    data: { communication: EXAMPLE_COMMUNICATION },
+  })}`,
   "",
   ": keep-alive",
   "",
   "",
 ].join("\n");
-/** One event frame: the schema's and the response's example. */
-export const EXAMPLE_EVENT_FRAME = `${EXAMPLE_FRAMES.split("\n\n")[1]}\n\n`;
 
-/**
- * Longest frame: an event's JSON is bounded by the largest communication a
- * create accepts (a 256 KiB body), escaped.
- */
-const MAX_FRAME_LENGTH = 1024 * 1024;
-
-/**
- * One frame of the stream's body. OpenAPI 3.1 has no schema for a sequence:
- * as for the archive's NDJSON lines, the schema describes one item, and the
- * body is a sequence of them.
- */
-export const StreamFrame = z
-  .string()
-  .max(MAX_FRAME_LENGTH)
-  .regex(/^(?:(?:retry|id|event|data): [^\n]*\n|: [^\n]*\n)+\n$/)
-  .openapi("StreamFrame", {
-    description: [
-      "One frame of a `text/event-stream` body (Server-Sent Events, UTF-8): `field: value` lines, or `: comment` lines, ended by a blank line. The body is a sequence of frames:",
-      "",
-      `- \`retry: ${RETRY_MS}\`: once, first: how long EventSource waits before reconnecting.`,
-      "- An event: `id: <event id>`, `event: communication.created` or `communication.status_changed`, `data: <ChangeEvent JSON on one line>` (the ChangeEvent schema).",
-      "- `event: reset` with `data: {}` (and the `id:` of the newest buffered event, if any): the Last-Event-ID asked for is no longer buffered; list again, then keep streaming.",
-      "- `: keep-alive` (a comment) at least every 15 seconds; `: token expired` just before the stream ends at the token's `exp`.",
-    ].join("\n"),
-    example: EXAMPLE_EVENT_FRAME,
-  });
+/** The bound the document states for a stream's body: what a string may hold (a stream ends with its token, not at a size). */
+export const MAX_STREAM_CHARS = 2 ** 31 - 1;
 
 type FilterMask = { [K in (typeof STREAM_FILTERS)[number] | "tenant_id" | "language"]: true };
 /** The list's own parameters: tenant, language, and the filters a stream accepts (named once, in ./filters.ts). */
