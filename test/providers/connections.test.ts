@@ -157,9 +157,13 @@ describe("a malformed secret says what a valid one looks like (issue 17)", () =>
     const admin = await callers(newTenant()).admin();
     const res = await call("/providers/twilio", { method: "PUT", token: admin, body: { secret: newStandardSecret() } });
     expect(res.status).toBe(400);
-    expect(res.json.errors).toEqual([
-      { field: "secret", message: "secret is not an accepted field" },
-      { field: "auth_token", message: "auth_token is required" },
-    ]);
+    // Twilio's own body (issue 23): its field is required, another provider's is unknown; neither is a format.
+    expect(res.json.errors).toHaveLength(2);
+    expect(res.json.errors).toEqual(
+      expect.arrayContaining([
+        { field: "secret", message: "secret is not an accepted field" },
+        { field: "auth_token", message: "auth_token is required" },
+      ]),
+    );
   });
 });
