@@ -42,7 +42,7 @@ export const localSecret = () => localVar("JWT_SECRET", () => randomBytes(32).to
 export const localProviderKey = () => localVar("PROVIDER_SECRETS_KEY", () => randomBytes(32).toString("base64"));
 
 /** Local development may subscribe receivers on 127.0.0.1, [::1] and localhost (never set in production). */
-export const localOutboundLoopback = () => devVar("OUTBOUND_ALLOW_LOOPBACK", () => "true");
+export const localOutboundLoopback = () => localVar("OUTBOUND_ALLOW_LOOPBACK", () => "true");
 
 export const ROLES = {
   admin: { role: "tenant_admin", permissions: ["manage:operations:tenant"] },
