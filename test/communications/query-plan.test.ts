@@ -13,7 +13,7 @@ const TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 const CUSTOMER = "3b2a1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d";
 
 /** One value per filter; every subset of these is a list shape. */
-const FILTER_VALUES: Omit<Required<ListFilters>, "provider" | "provider_message_id"> = {
+const FILTER_VALUES: Omit<Required<ListFilters>, "provider" | "provider_message_id" | "search"> = {
   customer_id: "9d0c1b2a-3e4f-4a5b-8c6d-7e8f9a0b1c2d",
   delivery_id: "8e7d6c5b-4a39-4281-9f0e-d1c2b3a4f5e6",
   type: "sms",

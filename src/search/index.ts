@@ -1,0 +1,31 @@
+/**
+ * Search (issue 20, ../shared/spec/search.md): the `address` and `q`
+ * filters. Parsing and normalisation live here; the SQL is the search index
+ * of migrations/0007_search.sql, queried by src/communications/store.ts
+ * (compileSearchList); ./match.ts holds the same matching without the
+ * database, for the live stream; ./backfill.ts indexes communications that
+ * predate the index.
+ */
+import { ApiError } from "../lib/errors";
+import { type ParsedAddress, parseAddress } from "./address";
+import { type ParsedQuery, parseQuery } from "./query";
+
+/** `address` and `q`, parsed: served by the search index. */
+export interface Search {
+  address?: ParsedAddress;
+  query?: ParsedQuery;
+}
+
+/** The search filters of a list, export or stream request, parsed; undefined when there are none. 400 when malformed. */
+export function parseSearch(params: { address?: string; q?: string }): Search | undefined {
+  const address = params.address === undefined ? undefined : parseAddress(params.address);
+  const query = params.q === undefined ? undefined : parseQuery(params.q);
+  return address || query ? { address, query } : undefined;
+}
+
+/** Seconds a caller is asked to wait while the tenant's older communications are indexed. */
+export const SEARCH_RETRY_AFTER_S = 300;
+
+/** A search of a tenant whose older communications are not all indexed yet (src/search/backfill.ts). */
+export const searchNotReady = () =>
+  new ApiError(503, "search_not_ready", { headers: { "Retry-After": String(SEARCH_RETRY_AFTER_S) } });
