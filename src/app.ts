@@ -21,6 +21,7 @@ import { communicationsRouter } from "./communications";
 import { config } from "./config";
 import { docsRouter } from "./docs";
 import type { AppEnv } from "./env";
+import { exportRouter } from "./export";
 import { errorResponse } from "./lib/error-handler";
 import { ApiError } from "./lib/errors";
 import { validationHook } from "./lib/validation";
@@ -88,8 +89,10 @@ export function createApp() {
 
   // Chained so that the returned app's type carries every route (for `hc<App>`).
   // Providers before communications: GET /providers would otherwise match GET /{id}.
+  // So is the export (issue 20): GET /export.
   const routed = app
     .route("/", providersRouter)
+    .route("/", exportRouter)
     .route("/", webhooksRouter)
     .route("/", communicationsRouter)
     .route("/", archiveRouter)

@@ -3,13 +3,15 @@
  * idempotency keys on every shard and runs the retention archive; TenantMove
  * is the Workflow class of tenant moves (wrangler.toml `workflows`).
  * The queue consumer applies provider webhook events; the cron also sweeps
- * status events kept for communications not created yet, on every shard.
+ * status events kept for communications not created yet, on every shard,
+ * and indexes for search the communications older than the search index.
  */
 import { app } from "./app";
 import { archiveExpired } from "./archive/retention";
 import { purgeExpiredKeys } from "./communications/idempotency";
 import { createDb, d1Fields, newDbStats } from "./db/client";
 import { log } from "./lib/logger";
+import { backfillSearch } from "./search/backfill";
 import { shardBinding, shardNames } from "./shards/config";
 
 import { consumeWebhookEvents } from "./webhooks/consumer";
@@ -37,7 +39,7 @@ async function sweepAllShards(env: Env) {
 export default {
   fetch: app.fetch,
   async scheduled(_controller, env, ctx) {
-    const work = Promise.all([purgeAllShards(env), archiveExpired(env), sweepAllShards(env)]);
+    const work = Promise.all([purgeAllShards(env), archiveExpired(env), sweepAllShards(env), backfillSearch(env)]);
     ctx.waitUntil(work);
     await work;
   },

@@ -55,6 +55,7 @@ describe("GET /openapi.json", () => {
       "GET /delivery/customer-communications/admin/shards",
       "GET /delivery/customer-communications/admin/tenants/{tenant_id}",
       "GET /delivery/customer-communications/archive/{date}",
+      "GET /delivery/customer-communications/export",
       "GET /delivery/customer-communications/providers",
       "GET /delivery/customer-communications/{id}",
       "GET /delivery/customer-communications/{id}/events",
@@ -112,6 +113,8 @@ describe("GET /openapi.json", () => {
         "created_before",
         "provider",
         "provider_message_id",
+        "address",
+        "q",
         "sort_order",
         "tenant_id",
         "language",
@@ -156,7 +159,10 @@ describe("GET /openapi.json", () => {
       for (const [status, response] of Object.entries<Json>(op.responses)) {
         expect(response.description, `${name} ${status}`).toBeTruthy();
         expect(response.headers["X-Request-Id"], `${name} ${status}`).toBeDefined();
-        const media = response.content["application/json"] ?? response.content["application/x-ndjson"];
+        const media =
+          response.content["application/json"] ??
+          response.content["application/x-ndjson"] ??
+          response.content["text/csv"];
         expect(Object.keys(media.examples ?? {}).length, `${name} ${status} has examples`).toBeGreaterThan(0);
         if (Number(status) >= 400) expect(media.schema).toEqual({ $ref: "#/components/schemas/Error" });
       }

@@ -148,6 +148,14 @@ export function schemaProblems(schema: Json, value: unknown): string[] {
   return result.valid ? [] : result.errors.map((e) => `${e.instanceLocation}: ${e.error}`);
 }
 
+/** The schema of one NDJSON line (see responseProblems). */
+function ndjsonLineSchema(schema: Json): Json | undefined {
+  const resolved = resolve(schema);
+  if (resolved.type !== "string") return schema;
+  const named = /#\/components\/schemas\/(\w+)/.exec(String(resolved.description ?? ""))?.[1];
+  return named ? { $ref: `#/components/schemas/${named}` } : undefined;
+}
+
 /**
  * Returns what is wrong with a response, per the document; [] when it conforms.
  */
@@ -194,7 +202,14 @@ export function responseProblems(res: CheckedResponse): string[] {
   if (res.method.toUpperCase() !== "HEAD" && media.schema) {
     const key = `${operation.method} ${operation.template} ${code} ${type}`;
     if (type === "application/x-ndjson") {
-      // NDJSON: the schema describes one line; every line must conform.
+      // NDJSON: every line must conform to the line's schema: the media
+      // type's schema, or, where the body is described as text (a string
+      // schema), the component its description names.
+      const lineSchema = ndjsonLineSchema(media.schema);
+      if (!lineSchema) {
+        problems.push("an NDJSON body described as text must name its line's schema (#/components/schemas/...)");
+        return problems;
+      }
       for (const line of res.text.split("\n").filter(Boolean)) {
         let json: unknown;
         try {
@@ -203,7 +218,7 @@ export function responseProblems(res: CheckedResponse): string[] {
           problems.push(`a line is not JSON: ${line.slice(0, 200)}`);
           continue;
         }
-        validateBody(key, media.schema, { ...res, json }, problems);
+        validateBody(key, lineSchema, { ...res, json }, problems);
       }
     } else if (/json/.test(type)) {
       validateBody(key, media.schema, res, problems);
