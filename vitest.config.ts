@@ -24,6 +24,9 @@ export default defineConfig(async () => {
             MOVE_BATCH_ROWS: "4",
             PROVIDER_SECRETS_KEY: TEST_PROVIDER_SECRETS_KEY,
           },
+          // An unmigrated D1 database: test/search/backfill.test.ts applies the
+          // migrations before the search index, stores rows, then applies the rest.
+          d1Databases: { MIGRATION_TEST: "migration-test" },
         },
       }),
     ],

@@ -32,7 +32,7 @@ export const RUN_BUDGET_MS = 60_000;
 const TENANTS_PER_RUN = 1000;
 
 /**
- * One batch of one tenant: indexes up to BATCH_ROWS communications below
+ * One batch of one tenant: indexes up to `rows` communications below
  * `before` (from the newest when it is null). Returns where the walk goes
  * on, or null when the tenant is done (its row is gone with this batch).
  */
@@ -40,13 +40,14 @@ export async function backfillBatch(
   db: Database,
   tenantId: string,
   before: string | null,
+  rows = BATCH_ROWS,
 ): Promise<{ before: string | null; indexed: number }> {
   const client = db.$client;
   const below = before === null ? { sql: "", params: [] } : { sql: " AND c.id < ?", params: [before] };
   // The batch's lowest id: BATCH_ROWS rows down from `before`; none when fewer are left.
   const floor = await client
     .prepare(`SELECT c.id FROM communications c WHERE c.tenant_id = ?${below.sql} ORDER BY c.id DESC LIMIT 1 OFFSET ?`)
-    .bind(tenantId, ...below.params, BATCH_ROWS - 1)
+    .bind(tenantId, ...below.params, rows - 1)
     .first<{ id: string }>();
   const from = floor ? { sql: " AND c.id >= ?", params: [floor.id] } : { sql: "", params: [] };
   // Inserting (tenant_id, id) into the index's source view indexes that
@@ -70,7 +71,7 @@ export async function backfillBatch(
 }
 
 /** One run over every shard (the hourly cron, src/index.ts). */
-export async function backfillSearch(env: Env, budgetMs = RUN_BUDGET_MS) {
+export async function backfillSearch(env: Env, { budgetMs = RUN_BUDGET_MS, batchRows = BATCH_ROWS } = {}) {
   const stats: DbStats = newDbStats();
   const moving = (
     await directoryDb(env, stats)
@@ -93,7 +94,7 @@ export async function backfillSearch(env: Env, budgetMs = RUN_BUDGET_MS) {
     for (const { tenant_id: tenantId, before_id } of pending) {
       let before = before_id;
       do {
-        const batch = await backfillBatch(db, tenantId, before);
+        const batch = await backfillBatch(db, tenantId, before, batchRows);
         indexed += batch.indexed;
         before = batch.before;
       } while (before !== null && Date.now() - started < budgetMs);

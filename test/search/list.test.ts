@@ -225,7 +225,7 @@ describe("address and q on the list", () => {
         const ids = await walkIds(token, params);
         for (const id of ids)
           expect(rows.find((r) => r.id === id)?.customer_id, JSON.stringify(params)).toBe(customerA);
-        const pick = "q" in params ? byQuery(params.q) : byAddress(params.address);
+        const pick = params.q !== undefined ? byQuery(params.q) : byAddress(params.address as string);
         expect(ids, JSON.stringify(params)).toEqual(expected((c) => c.customer_id === customerA && pick(c)));
       }
       const b = await walkIds(await who.customer(customerB), { q: "deliv*" });

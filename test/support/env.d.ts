@@ -5,6 +5,8 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       TEST_DIRECTORY_MIGRATIONS: D1Migration[];
+      /** An unmigrated D1 database (vitest.config.ts): test/search/backfill.test.ts. */
+      MIGRATION_TEST: D1Database;
     }
   }
 }
