@@ -526,7 +526,12 @@ export class CommunicationStore {
       .offset(sql.placeholder("offset"));
     // Counted in the index alone when every filter is in it (tenant,
     // customer, address, query, time): the index holds exactly the tenant's
-    // communications under its token. Else through the rows, as the page.
+    // communications under its token; at most MAX_RESULT_WINDOW + 1 matches.
+    // Otherwise the other filters apply to the rows of at most that many of
+    // the index's matches (a LEFT JOIN: each examined match counts in
+    // `examined`, the ones that pass in `total`), so a filter that few
+    // matches pass cannot make the count walk further: with more matches
+    // than that in the index, total is what passed among them, "at least".
     const inIndex = !(
       terms.delivery_id ||
       terms.type ||
@@ -535,17 +540,27 @@ export class CommunicationStore {
       terms.provider ||
       terms.provider_message_id
     );
-    const matches = (
-      inIndex
-        ? this.db
-            .select({ one: sql`1` })
-            .from(sql`${fts}`)
-            .where(and(...range))
-        : this.db.select({ one: sql`1` }).from(joined).where(where())
-    )
+    const indexMatches = this.db
+      .select({ doc: sql<number>`${rowid}`.as("doc") })
+      .from(sql`${fts}`)
+      .where(and(...range))
       .limit(MAX_RESULT_WINDOW + 1)
       .as("matches");
-    const count = this.db.select({ total: sql<number>`count(*)` }).from(matches);
+    const count = inIndex
+      ? this.db.select({ total: sql<number>`count(*)` }).from(indexMatches)
+      : this.db
+          .select({
+            total: sql<number>`count(${rowFields.id})`,
+            examined: sql<number>`count(*)`,
+          })
+          .from(
+            sql`${indexMatches} CROSS JOIN ${communicationSearchDocs} LEFT JOIN ${communications} ON ${and(
+              eq(communications.tenant_id, communicationSearchDocs.tenant_id),
+              eq(communications.id, communicationSearchDocs.id),
+              store.visible(...store.filterConditions(terms)),
+            )}`,
+          )
+          .where(sql`${communicationSearchDocs.doc} = ${sql.identifier("matches")}.doc`);
     const pending = this.db
       .select({ pending: sql<number>`1` })
       .from(communicationSearchBackfill)
@@ -580,11 +595,13 @@ export class CommunicationStore {
     const pageRows = rows.slice(0, limit).map(decodeRow);
     const countRow = counted?.results[0];
     const n = Number((countRow && Object.values(countRow)[0]) ?? 0);
-    const capped = n > MAX_RESULT_WINDOW;
+    // A search count through the rows also says how many of the index's matches it examined.
+    const examined = Number(countRow?.examined ?? 0);
+    const capped = n > MAX_RESULT_WINDOW || examined > MAX_RESULT_WINDOW;
     return {
       outcome: "page" as const,
       rows: pageRows.map(toCommunication),
-      total: capped ? MAX_RESULT_WINDOW : n,
+      total: Math.min(n, MAX_RESULT_WINDOW),
       totalRelation: capped ? ("gte" as const) : ("eq" as const),
       lastId: hasMore ? pageRows.at(-1)?.id : undefined,
     };
