@@ -187,8 +187,8 @@ describe("GET /openapi.json", () => {
     expect(create.requestBody.required).toBe(true);
     // Reads of a tenant's shard take a bookmark; the admin routes and the R2 archive do not.
     const shardReads = operations.filter((o) => o.method === "get" && !/\/(admin|archive)\//.test(o.path));
-    // The list, get, events, and the provider connections (issue 10).
-    expect(shardReads).toHaveLength(4);
+    // The list, get, events, the provider connections (issue 10) and the export (issue 20).
+    expect(shardReads).toHaveLength(5);
     for (const { params, name } of shardReads) {
       expect(
         params.some((p) => p.name === "x-d1-bookmark" && p.in === "header"),
