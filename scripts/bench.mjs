@@ -31,8 +31,15 @@
  * with ours apart from the emulator next to it. The summary compares rows
  * read per list shape across sizes.
  *
+ * At the size --export-at (default 100,000) it also measures the export
+ * (issue 20): rows per second of the whole tenant as NDJSON against a bare
+ * Worker streaming the same rows (/__bench/export-floor), alternating, and
+ * the isolate's memory (V8 heap in use, from the inspector's
+ * Runtime.getHeapUsage, and the workerd process's RSS, sampled while the
+ * download runs) for an export of 1,000 rows and of all of them.
+ *
  * Options: --sizes 10000,100000,1000000  --duration 2  --rounds 5  --connections 16
- *          --loop 1500 (requests per isolated loop)
+ *          --loop 1500 (requests per isolated loop)  --export-at 100000
  *          --port 8810  --keep (leave the seeded databases on disk)
  *          --json <file> (default .wrangler/bench/results.json)
  */
@@ -53,7 +60,9 @@ if (major < 22 || (major === 22 && minor < 5)) {
   );
   process.exit(1);
 }
-const { BENCH_TENANT, customerId, deliveryId, MESSAGES_PER_DAY, seed } = await import("./bench/seed.mjs");
+const { BENCH_TENANT, customerId, customerPhone, deliveryId, MESSAGES_PER_DAY, seed } = await import(
+  "./bench/seed.mjs"
+);
 const { DatabaseSync } = await import("node:sqlite");
 
 const { values: opts } = parseArgs({
@@ -68,6 +77,8 @@ const { values: opts } = parseArgs({
     json: { type: "string", default: ".wrangler/bench/results.json" },
     // Comma-separated substrings of operation names, to iterate on a few.
     only: { type: "string" },
+    // The size at which the export is measured (issue 20); 0 leaves it out.
+    "export-at": { type: "string", default: "100000" },
   },
 });
 const SIZES = opts.sizes.split(",").map((s) => Number(s.replace(/_/g, "")));
@@ -76,6 +87,7 @@ const ROUNDS = Number(opts.rounds);
 const LOOP = Number(opts.loop);
 const CONNECTIONS = Number(opts.connections);
 const PORT = Number(opts.port);
+const EXPORT_AT = Number(opts["export-at"].replace(/_/g, ""));
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const BASE = `${ORIGIN}/delivery/customer-communications`;
 /** The bench is the `bench` environment of wrangler.toml (its entry is bench/worker.ts). */
@@ -270,6 +282,16 @@ function operations({ admin, customer, middleId, now, webhook }) {
     list("list: deep cursor + type=sms", `&type=sms&cursor=${cursorAt(middleId)}`),
     list("list: sort asc, first page", "&sort_order=asc"),
     list("list: page=50 (offset)", "&page=50"),
+    // Search (issue 20): the customer_id page above reads what an address page is compared with.
+    list("search: address (a customer's phone)", `&address=${encodeURIComponent(customerPhone(1))}`),
+    list("search: q=one delivery's number", "&q=10"),
+    list("search: q=delivery (every non-call)", "&q=delivery"),
+    list("search: q=deliv* (prefix)", "&q=deliv*"),
+    list('search: q="on its way" (phrase)', `&q=${encodeURIComponent('"on its way"')}`),
+    list("search: q + type=email (a facet)", "&q=delivery&type=email"),
+    list("search: q + status=failed (rows)", "&q=delivery&status=failed"),
+    list("search: q + deep cursor", `&q=delivery&cursor=${cursorAt(middleId)}`),
+    list("search: address + q", `&address=${encodeURIComponent(customerPhone(1))}&q=delivery`),
     { kind: "create", name: "create", method: "POST", url: BASE, token: admin, body: createBody() },
     {
       kind: "create",
@@ -412,6 +434,136 @@ const fmt = (n, digits = 0) =>
   n === undefined || Number.isNaN(n) ? "-" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
 const pad = (s, w, right = false) => (right ? String(s).padEnd(w) : String(s).padStart(w));
 
+/** Resident set of the workerd that runs the Worker, in bytes (see workerCpu). */
+function workerRss(pgid) {
+  const out = spawnSync("pgrep", ["-g", String(pgid), "workerd"], { encoding: "utf8" })
+    .stdout.trim()
+    .split("\n");
+  let rss = 0;
+  for (const pid of out.filter(Boolean)) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--inspector-addr")) continue;
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+      rss += Number(kb ?? 0) * 1024;
+    } catch {}
+  }
+  return rss;
+}
+
+/**
+ * The Worker's isolate through wrangler's inspector (PORT + 1): V8's heap in
+ * use (Runtime.getHeapUsage). The proxy wants a DevTools Origin.
+ */
+async function inspector() {
+  // Node's WebSocket (undici) takes the header as an extension of the standard constructor.
+  const ws = new WebSocket(`ws://127.0.0.1:${PORT + 1}/ws`, {
+    headers: { origin: "https://devtools.devprod.cloudflare.dev" },
+  });
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error("inspector: no connection"));
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (event) => {
+    const msg = JSON.parse(String(event.data));
+    pending.get(msg.id)?.(msg.result);
+    pending.delete(msg.id);
+  };
+  const send = (method) =>
+    new Promise((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method }));
+    });
+  return {
+    heapUsed: async () => (await send("Runtime.getHeapUsage"))?.usedSize ?? Number.NaN,
+    close: () => ws.close(),
+  };
+}
+
+/** Downloads `url` to its end; time to the first byte and to the last, lines, and the peaks sampled meanwhile. */
+async function download(url, headers, sample) {
+  const peaks = { heap: 0, rss: 0 };
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const s = await sample();
+      peaks.heap = Math.max(peaks.heap, s.heap);
+      peaks.rss = Math.max(peaks.rss, s.rss);
+      await sleep(20);
+    }
+  })();
+  const started = performance.now();
+  const res = await fetch(url, { headers });
+  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  let firstByteMs;
+  let lines = 0;
+  let bytes = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    firstByteMs ??= performance.now() - started;
+    bytes += value.length;
+    for (const b of value) if (b === 10) lines++;
+  }
+  const ms = performance.now() - started;
+  sampling = false;
+  await sampler;
+  return { ms, firstByteMs, lines, bytes, rowsPerSecond: (lines / ms) * 1000, ...peaks };
+}
+
+/** The export at size n: throughput against its floor, and memory at 1,000 rows and at n. */
+async function exportFigures(n, worker, admin, now) {
+  const isolate = await inspector();
+  const sample = async () => ({ heap: await isolate.heapUsed(), rss: workerRss(worker.pgid) });
+  const auth = { authorization: `Bearer ${admin}` };
+  const day = new Date(now - DAY).toISOString();
+  try {
+    // Warm-up, then the idle figures.
+    await download(`${BASE}/export?created_after=${encodeURIComponent(day)}`, auth, sample);
+    await sleep(1000);
+    const idle = await sample();
+    const memory = {
+      idle,
+      rows1k: await download(`${BASE}/export?created_after=${encodeURIComponent(day)}`, auth, sample),
+      all: await download(`${BASE}/export`, auth, sample),
+    };
+    const app = [];
+    const floor = [];
+    for (let round = 0; round < Math.min(ROUNDS, 3); round++) {
+      app.push(await download(`${BASE}/export`, auth, sample));
+      floor.push(await download(`${ORIGIN}/__bench/export-floor?rows=${n}`, {}, sample));
+    }
+    const med = (xs, f) => median(xs.map(f));
+    const result = {
+      rows: n,
+      appRowsPerSecond: med(app, (r) => r.rowsPerSecond),
+      floorRowsPerSecond: med(floor, (r) => r.rowsPerSecond),
+      firstByteMs: med(app, (r) => r.firstByteMs),
+      ms: med(app, (r) => r.ms),
+      lines: app.map((r) => r.lines),
+      memory,
+    };
+    result.ratio = result.appRowsPerSecond / result.floorRowsPerSecond;
+    if (app.some((r) => r.lines !== n)) throw new Error(`export returned ${result.lines} lines, expected ${n}`);
+    return result;
+  } finally {
+    isolate.close();
+  }
+}
+
+function printExport(e) {
+  const mb = (bytes) => fmt(bytes / 1048576, 1);
+  console.log(
+    `\nExport of ${fmt(e.rows)} rows (NDJSON, median of ${e.lines.length}): ${fmt(e.appRowsPerSecond)} rows/s against ${fmt(e.floorRowsPerSecond)} for the bare Worker (x${e.ratio.toFixed(2)}); first byte after ${fmt(e.firstByteMs)} ms of ${fmt(e.ms)} ms`,
+  );
+  const m = e.memory;
+  console.log(
+    `memory: idle heap ${mb(m.idle.heap)} MB, RSS ${mb(m.idle.rss)} MB; 1,000 rows: peak heap ${mb(m.rows1k.heap)} MB, RSS ${mb(m.rows1k.rss)} MB; ${fmt(e.rows)} rows: peak heap ${mb(m.all.heap)} MB, RSS ${mb(m.all.rss)} MB`,
+  );
+}
+
 async function benchSize(n, script) {
   const now = Date.now();
   log(`\n== N = ${fmt(n)}: seeding ...`);
@@ -506,6 +658,7 @@ async function benchSize(n, script) {
     }
     const lastRuns = [];
     for (const b of baselines) lastRuns.push(await load(b, worker.pgid));
+    const exported = n === EXPORT_AT ? await exportFigures(n, worker, admin, now) : undefined;
     const baselineRows = baselines.map((b, i) => ({
       name: b.name,
       kind: "baseline",
@@ -523,6 +676,7 @@ async function benchSize(n, script) {
     for (const row of baselineRows) row.ratioOneQuery = row.rps / oneQueryFloor.rps;
     return {
       n,
+      export: exported,
       seedSeconds: db.seedMs / 1000,
       floorRps: oneQueryFloor.rps,
       duties: {
@@ -651,6 +805,7 @@ const results = [];
 for (const n of SIZES) {
   const result = await benchSize(n, script);
   printSize(result);
+  if (result.export) printExport(result.export);
   results.push(result);
 }
 printSummary(results);

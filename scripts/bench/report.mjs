@@ -43,6 +43,26 @@ for (const r of results) {
     );
   }
 }
+for (const r of results.filter((x) => x.export)) {
+  const e = r.export;
+  const mb = (bytes) => fmt(bytes / 1048576, 1);
+  console.log(`\n### Export at N = ${fmt(r.n)} (NDJSON, median of ${e.lines.length} alternating runs)\n`);
+  console.log("| | rows/s | vs bare Worker | first byte ms | total ms |");
+  console.log("|---|--:|--:|--:|--:|");
+  console.log(
+    `| export (the app) | ${fmt(e.appRowsPerSecond)} | ×${e.ratio.toFixed(2)} | ${fmt(e.firstByteMs)} | ${fmt(e.ms)} |`,
+  );
+  console.log(`| bare Worker, same rows | ${fmt(e.floorRowsPerSecond)} | ×1.00 | | |`);
+  console.log("\n| isolate memory | V8 heap in use (peak) | workerd RSS (peak) |");
+  console.log("|---|--:|--:|");
+  console.log(`| idle | ${mb(e.memory.idle.heap)} MB | ${mb(e.memory.idle.rss)} MB |`);
+  console.log(
+    `| export of ${fmt(e.memory.rows1k.lines)} rows | ${mb(e.memory.rows1k.heap)} MB | ${mb(e.memory.rows1k.rss)} MB |`,
+  );
+  console.log(
+    `| export of ${fmt(e.memory.all.lines)} rows | ${mb(e.memory.all.heap)} MB | ${mb(e.memory.all.rss)} MB |`,
+  );
+}
 console.log(
   `\nBundle: ${bundle.files.join(", ")} ${fmt(bundle.raw / 1024, 1)} KiB, gzip ${fmt(bundle.gzip / 1024, 1)} KiB` +
     (bundle.startupMs === undefined ? "" : `; isolate start-up ${fmt(bundle.startupMs, 1)} ms of CPU`),

@@ -60,7 +60,7 @@ import {
 import { type ChangeEvent, createdEvent, statusChangedEvent } from "../events/event";
 import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/uuid";
 import type { Search } from "../search";
-import { customerToken, tenantToken } from "../search/normalise";
+import { customerToken, deliveryToken, providerMessageToken, providerToken, tenantToken } from "../search/normalise";
 import { listIndex } from "./access-path";
 import { claimKey, type IdempotencyKey, isKeyConflict, readKey } from "./idempotency";
 import {
@@ -217,12 +217,21 @@ export function searchMatch(scope: Scope, f: ListFilters): string | undefined {
   const { address, query } = f.search ?? {};
   if (!address && !query) return undefined;
   const customer = scope.ownCustomerId ?? (f.customer_id || undefined);
-  // Tokens are letters and hex digits only; the query's expression quotes every term (src/search/query.ts).
+  const { tenant, customer: customerColumn, facets, addresses, body } = SEARCH_INDEX.columns;
+  // The filters that never change are facets of the index: a search combined
+  // with them is narrowed there too (only status is left to the rows).
+  const facet = (token: string | undefined) => (token ? `${facets} : "${token}"` : undefined);
+  // Tokens are letters, digits and "_" only; the query's expression quotes every term (src/search/query.ts).
   return [
-    `${SEARCH_INDEX.columns.tenant} : "${tenantToken(scope.tenantId)}"`,
-    customer === undefined ? undefined : `${SEARCH_INDEX.columns.customer} : "${customerToken(customer)}"`,
-    address ? `${SEARCH_INDEX.columns.addresses} : "${address.token}"` : undefined,
-    query ? `${SEARCH_INDEX.columns.body} : (${query.expression})` : undefined,
+    `${tenant} : "${tenantToken(scope.tenantId)}"`,
+    customer === undefined ? undefined : `${customerColumn} : "${customerToken(customer)}"`,
+    facet(f.type || undefined),
+    facet(f.direction || undefined),
+    facet(f.delivery_id ? deliveryToken(f.delivery_id) : undefined),
+    facet(f.provider ? providerToken(f.provider) : undefined),
+    facet(f.provider_message_id ? providerMessageToken(f.provider_message_id) : undefined),
+    address ? `${addresses} : "${address.token}"` : undefined,
+    query ? `${body} : (${query.expression})` : undefined,
   ]
     .filter(Boolean)
     .join(" AND ");
@@ -524,22 +533,15 @@ export class CommunicationStore {
       .orderBy(order === "desc" ? sql`${rowid} DESC` : sql`${rowid} ASC`)
       .limit(sql.placeholder("limit"))
       .offset(sql.placeholder("offset"));
-    // Counted in the index alone when every filter is in it (tenant,
-    // customer, address, query, time): the index holds exactly the tenant's
+    // Counted in the index alone when every filter is in it (all but
+    // status: searchMatch()): the index holds exactly the tenant's
     // communications under its token; at most MAX_RESULT_WINDOW + 1 matches.
-    // Otherwise the other filters apply to the rows of at most that many of
-    // the index's matches (a LEFT JOIN: each examined match counts in
-    // `examined`, the ones that pass in `total`), so a filter that few
-    // matches pass cannot make the count walk further: with more matches
+    // With status, it applies to the rows of at most that many of the
+    // index's matches (a LEFT JOIN: each examined match counts in
+    // `examined`, the ones that pass in `total`), so a status that few
+    // matches have cannot make the count walk further: with more matches
     // than that in the index, total is what passed among them, "at least".
-    const inIndex = !(
-      terms.delivery_id ||
-      terms.type ||
-      terms.status ||
-      terms.direction ||
-      terms.provider ||
-      terms.provider_message_id
-    );
+    const inIndex = !terms.status;
     const indexMatches = this.db
       .select({ doc: sql<number>`${rowid}`.as("doc") })
       .from(sql`${fts}`)

@@ -155,7 +155,7 @@ export const SEARCH_INDEX = {
   table: "communication_search",
   /** What triggers insert (tenant_id, id) into to index one communication. */
   source: "communication_search_source",
-  columns: { tenant: "tenant", customer: "customer", addresses: "addresses", body: "body" },
+  columns: { tenant: "tenant", customer: "customer", facets: "facets", addresses: "addresses", body: "body" },
 } as const;
 
 /** Document number (the index's rowid: creation ms x 65,536 + a sequence) <-> communication. */

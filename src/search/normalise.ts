@@ -137,6 +137,10 @@ export const emailToken = (email: string) => `e${utf8Hex(email)}`;
 /** The index's tokens for the tenant and the customer of a communication: injective, one token each. */
 export const tenantToken = (tenantId: string) => `t${utf8Hex(tenantId)}`;
 export const customerToken = (customerId: string) => `c${utf8Hex(customerId)}`;
+/** Facet tokens (migrations/0007_search.sql): the delivery, the provider, the provider's message id. */
+export const deliveryToken = (deliveryId: string) => `d${utf8Hex(deliveryId)}`;
+export const providerToken = (provider: string) => `v${utf8Hex(provider)}`;
+export const providerMessageToken = (id: string) => `m${utf8Hex(id)}`;
 
 /**
  * Diacritics unicode61 (remove_diacritics 2) drops inside a word: some of
