@@ -7,6 +7,7 @@
  */
 import type { Communication } from "../communications/schemas";
 import { addressTokens, type ParsedAddress } from "./address";
+import type { Search } from "./index";
 import { words } from "./normalise";
 import type { ParsedQuery, QueryTerm } from "./query";
 
@@ -40,3 +41,12 @@ export function matchesQuery(communication: Matchable, query: ParsedQuery): bool
   const text = words(communication.content);
   return query.terms.every((term) => occurs(text, term));
 }
+
+/**
+ * Both filters of a parsed search (src/search/index.ts parseSearch(), from
+ * the request's `address` and `q`): what the stream keeps of each event's
+ * `data.communication`, besides its own visibility and other filters.
+ */
+export const matchesSearch = (communication: Matchable, search: Search | undefined): boolean =>
+  (!search?.address || matchesAddress(communication, search.address)) &&
+  (!search?.query || matchesQuery(communication, search.query));

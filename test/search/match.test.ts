@@ -9,7 +9,8 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Communication } from "../../src/communications/schemas";
-import { matchesAddress, matchesQuery, parseAddress, parseQuery } from "../../src/search/match";
+import { parseSearch } from "../../src/search";
+import { matchesAddress, matchesQuery, matchesSearch, parseAddress, parseQuery } from "../../src/search/match";
 import { words } from "../../src/search/normalise";
 import { callers, communicationBody, newTenant, seed, walkIds } from "../support/helpers";
 
@@ -118,6 +119,19 @@ describe("the pure matchers find what the list finds", () => {
     }
     // The corpus and the queries are such that most queries find something.
     expect(found).toBeGreaterThan(queries.length);
+  });
+
+  it("both: matchesSearch() is the two filters together, as parseSearch() reads them from a request", async () => {
+    const pairs = fc.sample(fc.tuple(fc.constantFrom(...PHONES.flat(), ...EMAILS.flat()), term), {
+      numRuns: 20,
+      seed: 20,
+    });
+    for (const [address, q] of pairs) {
+      const search = parseSearch({ address, q });
+      const want = expected((c) => matchesSearch(c, search));
+      expect(await walkIds(await who.viewer(), { address, q }), `${address} ${q}`).toEqual(want);
+    }
+    expect(matchesSearch(rows[0] as Communication, undefined)).toBe(true);
   });
 
   it("address: every spelling of every number and email", async () => {
