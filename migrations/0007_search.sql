@@ -1,5 +1,5 @@
 -- Search (issue 20): the `address` and `q` filters of the list, the export
--- and the live stream (../shared/spec/search.md; README, "Finding and
+-- and the live stream (docs/spec/search.md; README, "Finding and
 -- exporting"; the design and its costs: docs/decisions.md, BENCHMARKS.md).
 --
 -- One full-text index per shard, kept by triggers on communications, so that

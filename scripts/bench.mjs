@@ -481,19 +481,21 @@ async function inspector() {
   };
 }
 
-/** Downloads `url` to its end; time to the first byte and to the last, lines, and the peaks sampled meanwhile. */
+/**
+ * Downloads `url` to its end: time to the first byte and to the last, lines,
+ * and the peaks sampled meanwhile, overall and per quarter of the transfer's
+ * time (memory that grew with the rows would peak higher in each quarter).
+ */
 async function download(url, headers, sample) {
-  const peaks = { heap: 0, rss: 0 };
+  const samples = [];
   let sampling = true;
+  const started = performance.now();
   const sampler = (async () => {
     while (sampling) {
-      const s = await sample();
-      peaks.heap = Math.max(peaks.heap, s.heap);
-      peaks.rss = Math.max(peaks.rss, s.rss);
+      samples.push({ at: performance.now() - started, ...(await sample()) });
       await sleep(20);
     }
   })();
-  const started = performance.now();
   const res = await fetch(url, { headers });
   if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   let firstByteMs;
@@ -510,34 +512,61 @@ async function download(url, headers, sample) {
   const ms = performance.now() - started;
   sampling = false;
   await sampler;
-  return { ms, firstByteMs, lines, bytes, rowsPerSecond: (lines / ms) * 1000, ...peaks };
+  const peak = (xs, f) => xs.reduce((m, x) => Math.max(m, f(x)), 0);
+  const quarters = [0, 1, 2, 3].map((q) =>
+    peak(
+      samples.filter((x) => x.at >= (q * ms) / 4 && x.at < ((q + 1) * ms) / 4),
+      (x) => x.heap,
+    ),
+  );
+  return {
+    ms,
+    firstByteMs,
+    lines,
+    bytes,
+    rowsPerSecond: (lines / ms) * 1000,
+    heap: peak(samples, (x) => x.heap),
+    rss: peak(samples, (x) => x.rss),
+    heapByQuarter: quarters,
+  };
 }
 
-/** The export at size n: throughput against its floor, and memory at 1,000 rows and at n. */
+/**
+ * The export at size n: throughput against its floor, and memory at 1,000
+ * rows (one seeded day: 1,000 a day) and at all of them (n, plus what the
+ * bench's creates added; the floor streams the same rows).
+ */
 async function exportFigures(n, worker, admin, now) {
   const isolate = await inspector();
   const sample = async () => ({ heap: await isolate.heapUsed(), rss: workerRss(worker.pgid) });
   const auth = { authorization: `Bearer ${admin}` };
-  const day = new Date(now - DAY).toISOString();
+  const days = (d) =>
+    `created_after=${encodeURIComponent(new Date(now - (d + 1) * DAY).toISOString())}&created_before=${encodeURIComponent(new Date(now - DAY).toISOString())}`;
+  const oneDay = days(1);
   try {
     // Warm-up, then the idle figures.
-    await download(`${BASE}/export?created_after=${encodeURIComponent(day)}`, auth, sample);
+    await download(`${BASE}/export?${oneDay}`, auth, sample);
     await sleep(1000);
     const idle = await sample();
     const memory = {
       idle,
-      rows1k: await download(`${BASE}/export?created_after=${encodeURIComponent(day)}`, auth, sample),
+      rows1k: await download(`${BASE}/export?${oneDay}`, auth, sample),
+      rows10k: await download(`${BASE}/export?${days(10)}`, auth, sample),
       all: await download(`${BASE}/export`, auth, sample),
     };
     const app = [];
     const floor = [];
     for (let round = 0; round < Math.min(ROUNDS, 3); round++) {
       app.push(await download(`${BASE}/export`, auth, sample));
-      floor.push(await download(`${ORIGIN}/__bench/export-floor?rows=${n}`, {}, sample));
+      floor.push(await download(`${ORIGIN}/__bench/export-floor`, {}, sample));
     }
     const med = (xs, f) => median(xs.map(f));
+    const lines = [...app, ...floor].map((r) => r.lines);
+    if (new Set(lines).size !== 1 || (lines[0] ?? 0) < n) {
+      throw new Error(`the export and its floor streamed ${lines.join(", ")} lines; expected the same, at least ${n}`);
+    }
     const result = {
-      rows: n,
+      rows: lines[0],
       appRowsPerSecond: med(app, (r) => r.rowsPerSecond),
       floorRowsPerSecond: med(floor, (r) => r.rowsPerSecond),
       firstByteMs: med(app, (r) => r.firstByteMs),
@@ -546,7 +575,6 @@ async function exportFigures(n, worker, admin, now) {
       memory,
     };
     result.ratio = result.appRowsPerSecond / result.floorRowsPerSecond;
-    if (app.some((r) => r.lines !== n)) throw new Error(`export returned ${result.lines} lines, expected ${n}`);
     return result;
   } finally {
     isolate.close();
@@ -559,9 +587,12 @@ function printExport(e) {
     `\nExport of ${fmt(e.rows)} rows (NDJSON, median of ${e.lines.length}): ${fmt(e.appRowsPerSecond)} rows/s against ${fmt(e.floorRowsPerSecond)} for the bare Worker (x${e.ratio.toFixed(2)}); first byte after ${fmt(e.firstByteMs)} ms of ${fmt(e.ms)} ms`,
   );
   const m = e.memory;
-  console.log(
-    `memory: idle heap ${mb(m.idle.heap)} MB, RSS ${mb(m.idle.rss)} MB; 1,000 rows: peak heap ${mb(m.rows1k.heap)} MB, RSS ${mb(m.rows1k.rss)} MB; ${fmt(e.rows)} rows: peak heap ${mb(m.all.heap)} MB, RSS ${mb(m.all.rss)} MB`,
-  );
+  const run = (name, r) =>
+    `${name}: peak heap ${mb(r.heap)} MB (by quarter of the transfer ${r.heapByQuarter.map(mb).join(" / ")}), RSS ${mb(r.rss)} MB`;
+  console.log(`memory: idle heap ${mb(m.idle.heap)} MB, RSS ${mb(m.idle.rss)} MB`);
+  console.log(`  ${run(`${fmt(m.rows1k.lines)} rows`, m.rows1k)}`);
+  console.log(`  ${run(`${fmt(m.rows10k.lines)} rows`, m.rows10k)}`);
+  console.log(`  ${run(`${fmt(m.all.lines)} rows`, m.all)}`);
 }
 
 async function benchSize(n, script) {
@@ -807,6 +838,12 @@ for (const n of SIZES) {
   printSize(result);
   if (result.export) printExport(result.export);
   results.push(result);
+  // What is measured so far survives a later size's failure.
+  mkdirSync(resolve(ROOT, opts.json, ".."), { recursive: true });
+  writeFileSync(
+    resolve(ROOT, `${opts.json}.partial`),
+    `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`,
+  );
 }
 printSummary(results);
 const bundle = bundleSize();

@@ -1,5 +1,5 @@
 /**
- * Search (issue 20, ../shared/spec/search.md): the `address` and `q`
+ * Search (issue 20, docs/spec/search.md): the `address` and `q`
  * filters. Parsing and normalisation live here; the SQL is the search index
  * of migrations/0007_search.sql, queried by src/communications/store.ts
  * (compileSearchList); ./match.ts holds the same matching without the
