@@ -467,16 +467,27 @@ async function inspector() {
   const pending = new Map();
   ws.onmessage = (event) => {
     const msg = JSON.parse(String(event.data));
+    // Events (a heap snapshot's chunks) carry no id and are dropped.
     pending.get(msg.id)?.(msg.result);
     pending.delete(msg.id);
   };
-  const send = (method) =>
+  const send = (method, params = {}) =>
     new Promise((resolve) => {
       pending.set(++id, resolve);
-      ws.send(JSON.stringify({ id, method }));
+      ws.send(JSON.stringify({ id, method, params }));
     });
+  const heapUsed = async () => (await send("Runtime.getHeapUsage"))?.usedSize ?? Number.NaN;
   return {
-    heapUsed: async () => (await send("Runtime.getHeapUsage"))?.usedSize ?? Number.NaN,
+    heapUsed,
+    /**
+     * The heap that survives a full garbage collection: a heap snapshot
+     * forces one (workerd does not answer HeapProfiler.collectGarbage), and
+     * the heap in use right after it is what the isolate retains.
+     */
+    retained: async () => {
+      await send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+      return heapUsed();
+    },
     close: () => ws.close(),
   };
 }
@@ -486,7 +497,7 @@ async function inspector() {
  * and the peaks sampled meanwhile, overall and per quarter of the transfer's
  * time (memory that grew with the rows would peak higher in each quarter).
  */
-async function download(url, headers, sample) {
+async function download(url, headers, sample, checkpoints = [], atCheckpoint = async () => undefined) {
   const samples = [];
   let sampling = true;
   const started = performance.now();
@@ -501,6 +512,7 @@ async function download(url, headers, sample) {
   let firstByteMs;
   let lines = 0;
   let bytes = 0;
+  const retained = [];
   const reader = res.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
@@ -508,6 +520,11 @@ async function download(url, headers, sample) {
     firstByteMs ??= performance.now() - started;
     bytes += value.length;
     for (const b of value) if (b === 10) lines++;
+    // Mid-transfer, with the export's next page in flight: what the isolate retains now.
+    while (checkpoints.length && lines >= checkpoints[0]) {
+      checkpoints.shift();
+      retained.push({ lines, heap: await atCheckpoint() });
+    }
   }
   const ms = performance.now() - started;
   sampling = false;
@@ -528,6 +545,7 @@ async function download(url, headers, sample) {
     heap: peak(samples, (x) => x.heap),
     rss: peak(samples, (x) => x.rss),
     heapByQuarter: quarters,
+    retained,
   };
 }
 
@@ -548,11 +566,14 @@ async function exportFigures(n, worker, admin, now) {
     await download(`${BASE}/export?${oneDay}`, auth, sample);
     await sleep(1000);
     const idle = await sample();
+    const retainedIdle = await isolate.retained();
+    // Each export is paused part-way (the client stops reading) while the
+    // isolate's retained heap is measured: after 500 rows of 1,000; along all.
     const memory = {
-      idle,
-      rows1k: await download(`${BASE}/export?${oneDay}`, auth, sample),
-      rows10k: await download(`${BASE}/export?${days(10)}`, auth, sample),
-      all: await download(`${BASE}/export`, auth, sample),
+      idle: { ...idle, retained: retainedIdle },
+      rows1k: await download(`${BASE}/export?${oneDay}`, auth, sample, [500], isolate.retained),
+      rows10k: await download(`${BASE}/export?${days(10)}`, auth, sample, [5000], isolate.retained),
+      all: await download(`${BASE}/export`, auth, sample, [1000, 25_000, 50_000, 75_000, 99_000], isolate.retained),
     };
     const app = [];
     const floor = [];
@@ -589,7 +610,12 @@ function printExport(e) {
   const m = e.memory;
   const run = (name, r) =>
     `${name}: peak heap ${mb(r.heap)} MB (by quarter of the transfer ${r.heapByQuarter.map(mb).join(" / ")}), RSS ${mb(r.rss)} MB`;
-  console.log(`memory: idle heap ${mb(m.idle.heap)} MB, RSS ${mb(m.idle.rss)} MB`);
+  console.log(`memory: idle heap ${mb(m.idle.heap)} MB (retained ${mb(m.idle.retained)} MB), RSS ${mb(m.idle.rss)} MB`);
+  for (const r of [m.rows1k, m.rows10k, m.all]) {
+    console.log(
+      `  ${fmt(r.lines)} rows: retained heap ${r.retained.map((x) => `${mb(x.heap)} MB at ${fmt(x.lines)}`).join(", ")}`,
+    );
+  }
   console.log(`  ${run(`${fmt(m.rows1k.lines)} rows`, m.rows1k)}`);
   console.log(`  ${run(`${fmt(m.rows10k.lines)} rows`, m.rows10k)}`);
   console.log(`  ${run(`${fmt(m.all.lines)} rows`, m.all)}`);
