@@ -8,8 +8,8 @@
  * The migration left one row per tenant in communication_search_backfill.
  * Each run walks every such tenant newest first, BATCH_ROWS ids at a time:
  * one D1 batch (one transaction) indexes the batch's rows that have no
- * document yet and moves the tenant's `before_id` down to the batch's
- * lowest id, so a run cut short resumes where it stopped and a batch run
+ * document yet (rows created since the migration have one) and moves the
+ * tenant's `before_id` down to the batch's lowest id, so a run cut short resumes where it stopped and a batch run
  * twice indexes nothing twice. The tenant's row goes with its last batch;
  * until then its searches answer 503 (src/search/index.ts), since the index
  * would miss rows. A run stops after RUN_BUDGET_MS of wall time per shard
@@ -41,15 +41,17 @@ export async function backfillBatch(
   tenantId: string,
   before: string | null,
   rows = BATCH_ROWS,
-): Promise<{ before: string | null; indexed: number }> {
+): Promise<{ before: string | null; walked: number }> {
   const client = db.$client;
   const below = before === null ? { sql: "", params: [] } : { sql: " AND c.id < ?", params: [before] };
-  // The batch's lowest id: BATCH_ROWS rows down from `before`; none when fewer are left.
-  const floor = await client
-    .prepare(`SELECT c.id FROM communications c WHERE c.tenant_id = ?${below.sql} ORDER BY c.id DESC LIMIT 1 OFFSET ?`)
-    .bind(tenantId, ...below.params, rows - 1)
-    .first<{ id: string }>();
-  const from = floor ? { sql: " AND c.id >= ?", params: [floor.id] } : { sql: "", params: [] };
+  // The batch: the next `rows` ids down from `before`; fewer when the tenant's oldest is among them.
+  const batch = await client
+    .prepare(`SELECT c.id FROM communications c WHERE c.tenant_id = ?${below.sql} ORDER BY c.id DESC LIMIT ?`)
+    .bind(tenantId, ...below.params, rows)
+    .all<{ id: string }>();
+  const ids = batch.results;
+  const floor = ids.length === rows ? (ids.at(-1)?.id ?? null) : null;
+  const from = floor ? { sql: " AND c.id >= ?", params: [floor] } : { sql: "", params: [] };
   // Inserting (tenant_id, id) into the index's source view indexes that
   // communication (the migration's INSTEAD OF trigger), once: rows that
   // already have a document (created since the migration) are left alone.
@@ -62,12 +64,10 @@ export async function backfillBatch(
     )
     .bind(tenantId, ...below.params, ...from.params);
   const next = floor
-    ? client
-        .prepare("UPDATE communication_search_backfill SET before_id = ? WHERE tenant_id = ?")
-        .bind(floor.id, tenantId)
+    ? client.prepare("UPDATE communication_search_backfill SET before_id = ? WHERE tenant_id = ?").bind(floor, tenantId)
     : client.prepare("DELETE FROM communication_search_backfill WHERE tenant_id = ?").bind(tenantId);
-  const [indexed] = await client.batch([index, next]);
-  return { before: floor?.id ?? null, indexed: indexed?.meta.changes ?? 0 };
+  await client.batch([index, next]);
+  return { before: floor, walked: ids.length };
 }
 
 /** One run over every shard (the hourly cron, src/index.ts). */
@@ -79,7 +79,7 @@ export async function backfillSearch(env: Env, { budgetMs = RUN_BUDGET_MS, batch
       .from(moves)
       .where(notInArray(moves.status, ["done", "failed"]))
   ).map((m) => m.tenant_id);
-  let indexed = 0;
+  let walked = 0;
   let tenantsDone = 0;
   let tenantsLeft = 0;
   for (const shard of shardNames(env)) {
@@ -95,7 +95,7 @@ export async function backfillSearch(env: Env, { budgetMs = RUN_BUDGET_MS, batch
       let before = before_id;
       do {
         const batch = await backfillBatch(db, tenantId, before, batchRows);
-        indexed += batch.indexed;
+        walked += batch.walked;
         before = batch.before;
       } while (before !== null && Date.now() - started < budgetMs);
       if (before === null) tenantsDone++;
@@ -104,8 +104,8 @@ export async function backfillSearch(env: Env, { budgetMs = RUN_BUDGET_MS, batch
     const [left] = await db.select({ n: sql<number>`count(*)` }).from(communicationSearchBackfill);
     tenantsLeft += Number(left?.n ?? 0);
   }
-  if (indexed || tenantsDone || tenantsLeft) {
-    log.info("search backfill", { indexed, tenants_done: tenantsDone, tenants_left: tenantsLeft, d1: d1Fields(stats) });
+  if (walked || tenantsDone || tenantsLeft) {
+    log.info("search backfill", { walked, tenants_done: tenantsDone, tenants_left: tenantsLeft, d1: d1Fields(stats) });
   }
-  return { indexed, tenantsDone, tenantsLeft };
+  return { walked, tenantsDone, tenantsLeft };
 }

@@ -91,15 +91,18 @@ describe("migration 0007 on a database with communications", () => {
     const database = createDb(db, "first-primary", newDbStats());
     const tenant = tenants[0] as string;
     let cursor: string | null = null;
+    let walked = 0;
     const progress: (string | null)[] = [];
     do {
       const batch = await backfillBatch(database, tenant, cursor, 4);
+      walked += batch.walked;
       // A batch run again (a run cut short after its commit) indexes nothing twice.
       if (batch.before) expect((await backfillBatch(database, tenant, cursor, 4)).before).toBe(batch.before);
       cursor = batch.before;
       progress.push(cursor);
     } while (cursor);
     expect(progress).toHaveLength(3);
+    expect(walked).toBe(11);
     expect(await count(db, "SELECT count(*) AS n FROM communication_search_backfill WHERE tenant_id = ?", tenant)).toBe(
       0,
     );
