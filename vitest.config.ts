@@ -66,6 +66,9 @@ export default defineConfig(async () => {
             OUTBOUND_ALLOW_LOOPBACK: "",
             TEST_RATE_LIMIT_CONFIG: rateLimitConfig(),
           },
+          // An unmigrated D1 database: test/search/backfill.test.ts applies the
+          // migrations before the search index, stores rows, then applies the rest.
+          d1Databases: { MIGRATION_TEST: "migration-test" },
         },
       }),
     ],

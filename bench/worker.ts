@@ -37,6 +37,11 @@
  *    no log forwarding, only JavaScript. scripts/bench.mjs reads the
  *    process's CPU time around the two loops; their difference per request
  *    is the app's own code.
+ *  - GET /__bench/export-floor?rows=N: the export's floor (issue 20): the
+ *    bench tenant's newest N communications streamed as NDJSON by keyset
+ *    pages of 1,000 on the plain binding, each row shaped as the API returns
+ *    it (communication_details parsed), pulled one page at a time as the
+ *    app's export is; no router, no auth, no rate limit, no session, no log.
  * The statements and results are recorded from one app request sent with the
  * header `x-bench-record: <name>` (the probe of scripts/bench.mjs).
  */
@@ -47,6 +52,54 @@ import { uuidv7 } from "../src/lib/uuid";
 export { StreamHub, TenantMove } from "../src/index";
 
 const STATIC_BODY = JSON.stringify({ success: true, message: "ok" });
+const BENCH_TENANT = "b0000000-0000-4000-8000-000000000001";
+/** Rows per page of the export floor: the app's EXPORT_PAGE_ROWS (src/export/routes.ts). */
+const EXPORT_PAGE = 1000;
+
+/** The export's floor (see the module comment): the same rows, the same shape, nothing else. */
+function exportFloor(env: Env, max: number) {
+  const encoder = new TextEncoder();
+  let after: string | undefined;
+  let sent = 0;
+  const line = (r: Record<string, unknown>) =>
+    `${JSON.stringify({
+      id: r.id,
+      tenant_id: r.tenant_id,
+      customer_id: r.customer_id,
+      delivery_id: r.delivery_id,
+      type: r.type,
+      direction: r.direction,
+      status: r.status,
+      content: r.content,
+      communication_details: JSON.parse(r.communication_details as string),
+      provider: r.provider,
+      provider_message_id: r.provider_message_id,
+      created_by: r.created_by,
+      created_at: r.created_at,
+      updated_at: r.updated_at,
+    })}\n`;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const take = Math.min(EXPORT_PAGE, max - sent);
+        const { results } =
+          take > 0
+            ? await env.SHARD_0.prepare(
+                `SELECT * FROM communications WHERE tenant_id = ?${after ? " AND id < ?" : ""} ORDER BY id DESC LIMIT ?`,
+              )
+                .bind(BENCH_TENANT, ...(after ? [after] : []), take)
+                .all<Record<string, unknown>>()
+            : { results: [] };
+        if (results.length) controller.enqueue(encoder.encode(results.map(line).join("")));
+        sent += results.length;
+        after = results.at(-1)?.id as string | undefined;
+        if (results.length < take || take <= 0) controller.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, { headers: { "content-type": "application/x-ndjson; charset=utf-8" } });
+}
 const JSON_HEADERS = { "content-type": "application/json" };
 const ONE = "SELECT 1 AS one";
 
@@ -308,6 +361,8 @@ export default {
         return json((await sessionQuery(env, "parallel")).results[0]?.one);
       case "/__bench/d1-session-limits":
         return json((await sessionQuery(env, "in order")).results[0]?.one);
+      case "/__bench/export-floor":
+        return exportFloor(env, Number(searchParams.get("rows") ?? Number.MAX_SAFE_INTEGER));
       case "/__bench/floor":
       case "/__bench/floor-object-log": {
         const result = await sessionQuery(env, "in order");

@@ -31,8 +31,15 @@
  * with ours apart from the emulator next to it. The summary compares rows
  * read per list shape across sizes.
  *
+ * At the size --export-at (default 100,000) it also measures the export
+ * (issue 20): rows per second of the whole tenant as NDJSON against a bare
+ * Worker streaming the same rows (/__bench/export-floor), alternating, and
+ * the isolate's memory (V8 heap in use, from the inspector's
+ * Runtime.getHeapUsage, and the workerd process's RSS, sampled while the
+ * download runs) for an export of 1,000 rows and of all of them.
+ *
  * Options: --sizes 10000,100000,1000000  --duration 2  --rounds 5  --connections 16
- *          --loop 1500 (requests per isolated loop)
+ *          --loop 1500 (requests per isolated loop)  --export-at 100000
  *          --port P --inspector-port P (default: free ones)  --keep (leave the seeded databases on disk)
  *          --json <file> (default .wrangler/bench/results.json)
  */
@@ -54,7 +61,9 @@ if (major < 22 || (major === 22 && minor < 5)) {
   );
   process.exit(1);
 }
-const { BENCH_TENANT, customerId, deliveryId, MESSAGES_PER_DAY, seed } = await import("./bench/seed.mjs");
+const { BENCH_TENANT, customerId, customerPhone, deliveryId, MESSAGES_PER_DAY, seed } = await import(
+  "./bench/seed.mjs"
+);
 const { DatabaseSync } = await import("node:sqlite");
 
 const { values: opts } = parseArgs({
@@ -70,6 +79,8 @@ const { values: opts } = parseArgs({
     json: { type: "string", default: ".wrangler/bench/results.json" },
     // Comma-separated substrings of operation names, to iterate on a few.
     only: { type: "string" },
+    // The size at which the export is measured (issue 20); 0 leaves it out.
+    "export-at": { type: "string", default: "100000" },
   },
 });
 const SIZES = opts.sizes.split(",").map((s) => Number(s.replace(/_/g, "")));
@@ -79,6 +90,7 @@ const LOOP = Number(opts.loop);
 const CONNECTIONS = Number(opts.connections);
 const PORT = await portOption(opts.port, () => freePort());
 const INSPECTOR_PORT = await portOption(opts["inspector-port"], () => freePort([PORT]));
+const EXPORT_AT = Number(opts["export-at"].replace(/_/g, ""));
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const BASE = `${ORIGIN}/delivery/customer-communications`;
 /** The bench is the `bench` environment of wrangler.toml (its entry is bench/worker.ts). */
@@ -273,6 +285,16 @@ function operations({ admin, customer, middleId, now, webhook }) {
     list("list: deep cursor + type=sms", `&type=sms&cursor=${cursorAt(middleId)}`),
     list("list: sort asc, first page", "&sort_order=asc"),
     list("list: page=50 (offset)", "&page=50"),
+    // Search (issue 20): the customer_id page above reads what an address page is compared with.
+    list("search: address (a customer's phone)", `&address=${encodeURIComponent(customerPhone(1))}`),
+    list("search: q=one delivery's number", "&q=10"),
+    list("search: q=delivery (every non-call)", "&q=delivery"),
+    list("search: q=deliv* (prefix)", "&q=deliv*"),
+    list('search: q="on its way" (phrase)', `&q=${encodeURIComponent('"on its way"')}`),
+    list("search: q + type=email (a facet)", "&q=delivery&type=email"),
+    list("search: q + status=failed (rows)", "&q=delivery&status=failed"),
+    list("search: q + deep cursor", `&q=delivery&cursor=${cursorAt(middleId)}`),
+    list("search: address + q", `&address=${encodeURIComponent(customerPhone(1))}&q=delivery`),
     { kind: "create", name: "create", method: "POST", url: BASE, token: admin, body: createBody() },
     {
       kind: "create",
@@ -415,6 +437,193 @@ const fmt = (n, digits = 0) =>
   n === undefined || Number.isNaN(n) ? "-" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
 const pad = (s, w, right = false) => (right ? String(s).padEnd(w) : String(s).padStart(w));
 
+/** Resident set of the workerd that runs the Worker, in bytes (see workerCpu). */
+function workerRss(pgid) {
+  const out = spawnSync("pgrep", ["-g", String(pgid), "workerd"], { encoding: "utf8" })
+    .stdout.trim()
+    .split("\n");
+  let rss = 0;
+  for (const pid of out.filter(Boolean)) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--inspector-addr")) continue;
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+      rss += Number(kb ?? 0) * 1024;
+    } catch {}
+  }
+  return rss;
+}
+
+/**
+ * The Worker's isolate through wrangler's inspector (INSPECTOR_PORT): V8's heap in
+ * use (Runtime.getHeapUsage). The proxy wants a DevTools Origin.
+ */
+async function inspector() {
+  // Node's WebSocket (undici) takes the header as an extension of the standard constructor.
+  const ws = new WebSocket(`ws://127.0.0.1:${INSPECTOR_PORT}/ws`, {
+    headers: { origin: "https://devtools.devprod.cloudflare.dev" },
+  });
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error("inspector: no connection"));
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (event) => {
+    const msg = JSON.parse(String(event.data));
+    // Events (a heap snapshot's chunks) carry no id and are dropped.
+    pending.get(msg.id)?.(msg.result);
+    pending.delete(msg.id);
+  };
+  const send = (method, params = {}) =>
+    new Promise((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  const heapUsed = async () => (await send("Runtime.getHeapUsage"))?.usedSize ?? Number.NaN;
+  return {
+    heapUsed,
+    /**
+     * The heap that survives a full garbage collection: a heap snapshot
+     * forces one (workerd does not answer HeapProfiler.collectGarbage), and
+     * the heap in use right after it is what the isolate retains.
+     */
+    retained: async () => {
+      await send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+      return heapUsed();
+    },
+    close: () => ws.close(),
+  };
+}
+
+/**
+ * Downloads `url` to its end: time to the first byte and to the last, lines,
+ * and the peaks sampled meanwhile, overall and per quarter of the transfer's
+ * time (memory that grew with the rows would peak higher in each quarter).
+ */
+async function download(url, headers, sample, checkpoints = [], atCheckpoint = async () => undefined) {
+  const samples = [];
+  let sampling = true;
+  const started = performance.now();
+  const sampler = (async () => {
+    while (sampling) {
+      samples.push({ at: performance.now() - started, ...(await sample()) });
+      await sleep(20);
+    }
+  })();
+  const res = await fetch(url, { headers });
+  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  let firstByteMs;
+  let lines = 0;
+  let bytes = 0;
+  const retained = [];
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    firstByteMs ??= performance.now() - started;
+    bytes += value.length;
+    for (const b of value) if (b === 10) lines++;
+    // Mid-transfer, with the export's next page in flight: what the isolate retains now.
+    while (checkpoints.length && lines >= checkpoints[0]) {
+      checkpoints.shift();
+      retained.push({ lines, heap: await atCheckpoint() });
+    }
+  }
+  const ms = performance.now() - started;
+  sampling = false;
+  await sampler;
+  const peak = (xs, f) => xs.reduce((m, x) => Math.max(m, f(x)), 0);
+  const quarters = [0, 1, 2, 3].map((q) =>
+    peak(
+      samples.filter((x) => x.at >= (q * ms) / 4 && x.at < ((q + 1) * ms) / 4),
+      (x) => x.heap,
+    ),
+  );
+  return {
+    ms,
+    firstByteMs,
+    lines,
+    bytes,
+    rowsPerSecond: (lines / ms) * 1000,
+    heap: peak(samples, (x) => x.heap),
+    rss: peak(samples, (x) => x.rss),
+    heapByQuarter: quarters,
+    retained,
+  };
+}
+
+/**
+ * The export at size n: throughput against its floor, and memory at 1,000
+ * rows (one seeded day: 1,000 a day) and at all of them (n, plus what the
+ * bench's creates added; the floor streams the same rows).
+ */
+async function exportFigures(n, worker, admin, now) {
+  const isolate = await inspector();
+  const sample = async () => ({ heap: await isolate.heapUsed(), rss: workerRss(worker.pgid) });
+  const auth = { authorization: `Bearer ${admin}` };
+  const days = (d) =>
+    `created_after=${encodeURIComponent(new Date(now - (d + 1) * DAY).toISOString())}&created_before=${encodeURIComponent(new Date(now - DAY).toISOString())}`;
+  const oneDay = days(1);
+  try {
+    // Warm-up, then the idle figures.
+    await download(`${BASE}/export?${oneDay}`, auth, sample);
+    await sleep(1000);
+    const idle = await sample();
+    const retainedIdle = await isolate.retained();
+    // Each export is paused part-way (the client stops reading) while the
+    // isolate's retained heap is measured: after 500 rows of 1,000; along all.
+    const memory = {
+      idle: { ...idle, retained: retainedIdle },
+      rows1k: await download(`${BASE}/export?${oneDay}`, auth, sample, [500], isolate.retained),
+      rows10k: await download(`${BASE}/export?${days(10)}`, auth, sample, [5000], isolate.retained),
+      all: await download(`${BASE}/export`, auth, sample, [1000, 25_000, 50_000, 75_000, 99_000], isolate.retained),
+    };
+    const app = [];
+    const floor = [];
+    for (let round = 0; round < Math.min(ROUNDS, 3); round++) {
+      app.push(await download(`${BASE}/export`, auth, sample));
+      floor.push(await download(`${ORIGIN}/__bench/export-floor`, {}, sample));
+    }
+    const med = (xs, f) => median(xs.map(f));
+    const lines = [...app, ...floor].map((r) => r.lines);
+    if (new Set(lines).size !== 1 || (lines[0] ?? 0) < n) {
+      throw new Error(`the export and its floor streamed ${lines.join(", ")} lines; expected the same, at least ${n}`);
+    }
+    const result = {
+      rows: lines[0],
+      appRowsPerSecond: med(app, (r) => r.rowsPerSecond),
+      floorRowsPerSecond: med(floor, (r) => r.rowsPerSecond),
+      firstByteMs: med(app, (r) => r.firstByteMs),
+      ms: med(app, (r) => r.ms),
+      lines: app.map((r) => r.lines),
+      memory,
+    };
+    result.ratio = result.appRowsPerSecond / result.floorRowsPerSecond;
+    return result;
+  } finally {
+    isolate.close();
+  }
+}
+
+function printExport(e) {
+  const mb = (bytes) => fmt(bytes / 1048576, 1);
+  console.log(
+    `\nExport of ${fmt(e.rows)} rows (NDJSON, median of ${e.lines.length}): ${fmt(e.appRowsPerSecond)} rows/s against ${fmt(e.floorRowsPerSecond)} for the bare Worker (x${e.ratio.toFixed(2)}); first byte after ${fmt(e.firstByteMs)} ms of ${fmt(e.ms)} ms`,
+  );
+  const m = e.memory;
+  const run = (name, r) =>
+    `${name}: peak heap ${mb(r.heap)} MB (by quarter of the transfer ${r.heapByQuarter.map(mb).join(" / ")}), RSS ${mb(r.rss)} MB`;
+  console.log(`memory: idle heap ${mb(m.idle.heap)} MB (retained ${mb(m.idle.retained)} MB), RSS ${mb(m.idle.rss)} MB`);
+  for (const r of [m.rows1k, m.rows10k, m.all]) {
+    console.log(
+      `  ${fmt(r.lines)} rows: retained heap ${r.retained.map((x) => `${mb(x.heap)} MB at ${fmt(x.lines)}`).join(", ")}`,
+    );
+  }
+  console.log(`  ${run(`${fmt(m.rows1k.lines)} rows`, m.rows1k)}`);
+  console.log(`  ${run(`${fmt(m.rows10k.lines)} rows`, m.rows10k)}`);
+  console.log(`  ${run(`${fmt(m.all.lines)} rows`, m.all)}`);
+}
+
 async function benchSize(n, script) {
   const now = Date.now();
   log(`\n== N = ${fmt(n)}: seeding ...`);
@@ -509,6 +718,7 @@ async function benchSize(n, script) {
     }
     const lastRuns = [];
     for (const b of baselines) lastRuns.push(await load(b, worker.pgid));
+    const exported = n === EXPORT_AT ? await exportFigures(n, worker, admin, now) : undefined;
     const baselineRows = baselines.map((b, i) => ({
       name: b.name,
       kind: "baseline",
@@ -526,6 +736,7 @@ async function benchSize(n, script) {
     for (const row of baselineRows) row.ratioOneQuery = row.rps / oneQueryFloor.rps;
     return {
       n,
+      export: exported,
       seedSeconds: db.seedMs / 1000,
       floorRps: oneQueryFloor.rps,
       duties: {
@@ -654,7 +865,14 @@ const results = [];
 for (const n of SIZES) {
   const result = await benchSize(n, script);
   printSize(result);
+  if (result.export) printExport(result.export);
   results.push(result);
+  // What is measured so far survives a later size's failure.
+  mkdirSync(resolve(ROOT, opts.json, ".."), { recursive: true });
+  writeFileSync(
+    resolve(ROOT, `${opts.json}.partial`),
+    `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`,
+  );
 }
 printSummary(results);
 const bundle = bundleSize();

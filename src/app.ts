@@ -21,6 +21,7 @@ import { communicationsRouter } from "./communications";
 import { config } from "./config";
 import { docsRouter } from "./docs";
 import type { AppEnv } from "./env";
+import { exportRouter } from "./export";
 import { errorResponse } from "./lib/error-handler";
 import { ApiError } from "./lib/errors";
 import { validationHook } from "./lib/validation";
@@ -98,12 +99,14 @@ export function createApp() {
   );
 
   // Chained so that the returned app's type carries every route (for `hc<App>`).
-  // Providers, subscriptions and the live stream before communications:
-  // GET /providers, GET /subscriptions and GET /stream would otherwise match GET /{id}.
+  // Providers, subscriptions, the live stream and the export before
+  // communications: GET /providers, /subscriptions, /stream and /export would
+  // otherwise match GET /{id}.
   const routed = app
     .route("/", providersRouter)
     .route("/", subscriptionsRouter)
     .route("/", streamRouter)
+    .route("/", exportRouter)
     .route("/", webhooksRouter)
     .route("/", communicationsRouter)
     .route("/", archiveRouter)

@@ -5,13 +5,15 @@
  * The queue consumers apply provider webhook events and deliver events to
  * subscriptions (by the batch's queue name); the cron also sweeps status
  * events kept for communications not created yet, sends the events the
- * deliveries queue did not take and purges week-old ones, on every shard.
+ * deliveries queue did not take and purges week-old ones, on every shard,
+ * and indexes for search the communications older than the search index.
  */
 import { app } from "./app";
 import { archiveExpired } from "./archive/retention";
 import { purgeExpiredKeys } from "./communications/idempotency";
 import { createDb, d1Fields, newDbStats } from "./db/client";
 import { log } from "./lib/logger";
+import { backfillSearch } from "./search/backfill";
 import { shardBinding, shardNames } from "./shards/config";
 import { consumeEventDeliveries } from "./subscriptions/delivery";
 import { runEventJobs } from "./subscriptions/jobs";
@@ -51,7 +53,13 @@ async function eventJobsAllShards(env: Env) {
 export default {
   fetch: app.fetch,
   async scheduled(_controller, env, ctx) {
-    const work = Promise.all([purgeAllShards(env), archiveExpired(env), sweepAllShards(env), eventJobsAllShards(env)]);
+    const work = Promise.all([
+      purgeAllShards(env),
+      archiveExpired(env),
+      sweepAllShards(env),
+      eventJobsAllShards(env),
+      backfillSearch(env),
+    ]);
     ctx.waitUntil(work);
     await work;
   },

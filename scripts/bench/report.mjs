@@ -43,6 +43,28 @@ for (const r of results) {
     );
   }
 }
+for (const r of results.filter((x) => x.export)) {
+  const e = r.export;
+  const mb = (bytes) => fmt(bytes / 1048576, 1);
+  console.log(`\n### Export at N = ${fmt(r.n)} (NDJSON, median of ${e.lines.length} alternating runs)\n`);
+  console.log("| | rows/s | vs bare Worker | first byte ms | total ms |");
+  console.log("|---|--:|--:|--:|--:|");
+  console.log(
+    `| export (the app) | ${fmt(e.appRowsPerSecond)} | ×${e.ratio.toFixed(2)} | ${fmt(e.firstByteMs)} | ${fmt(e.ms)} |`,
+  );
+  console.log(`| bare Worker, same rows | ${fmt(e.floorRowsPerSecond)} | ×1.00 | | |`);
+  console.log(
+    "\n| isolate memory | V8 heap retained (after a full GC, export paused part-way) | V8 heap in use (peak) | workerd RSS (peak) |",
+  );
+  console.log("|---|--:|--:|--:|");
+  const retained = (run) => (run.retained ?? []).map((x) => `${mb(x.heap)} MB at row ${fmt(x.lines)}`).join("; ");
+  console.log(
+    `| idle | ${mb(e.memory.idle.retained)} MB | ${mb(e.memory.idle.heap)} MB | ${mb(e.memory.idle.rss)} MB |`,
+  );
+  for (const run of [e.memory.rows1k, e.memory.rows10k, e.memory.all].filter(Boolean)) {
+    console.log(`| export of ${fmt(run.lines)} rows | ${retained(run)} | ${mb(run.heap)} MB | ${mb(run.rss)} MB |`);
+  }
+}
 console.log(
   `\nBundle: ${bundle.files.join(", ")} ${fmt(bundle.raw / 1024, 1)} KiB, gzip ${fmt(bundle.gzip / 1024, 1)} KiB` +
     (bundle.startupMs === undefined ? "" : `; isolate start-up ${fmt(bundle.startupMs, 1)} ms of CPU`),

@@ -12,7 +12,9 @@
  *  - type, status and direction drawn with fixed weights (below).
  * Only the random tails of the ids differ between runs.
  * The totals trigger of the migration runs for every row (communication_totals
- * stays right by construction). The secondary indexes are dropped before the
+ * stays right by construction), and so do the search index's (migrations/
+ * 0007_search.sql: every row gets its document, its words and its sender's
+ * and recipient's phones, the recipient's being its customer's). The secondary indexes are dropped before the
  * insert and re-created after it from their own SQL in sqlite_master (a sorted
  * build is far faster than a million random B-tree inserts); the schema ends
  * up byte-identical.
@@ -29,6 +31,8 @@ export const DELIVERY_SIZE = 4;
 export const customerId = (k) => `c0000000-0000-4000-8000-${k.toString(16).padStart(12, "0")}`;
 export const deliveryId = (k) => `d0000000-0000-4000-8000-${k.toString(16).padStart(12, "0")}`;
 export const customersFor = (n) => Math.max(1, Math.floor(n / MESSAGES_PER_CUSTOMER));
+/** The k-th customer's phone, as the seed writes it in communication_details.recipient (search by address). */
+export const customerPhone = (k) => `+96475${String(k).padStart(8, "0")}`;
 
 /**
  * Deterministic draws: row i gets the same type, status, direction and time
@@ -75,7 +79,9 @@ SELECT :tenant,
        type, direction, status,
        CASE type WHEN 'call' THEN NULL
          ELSE 'Your delivery #' || delivery || ' is on its way and will arrive between 2-4pm today.' END,
-       json_object('template_id', 'delivery-' || type, 'recipient', json_object('name', 'Customer ' || customer),
+       json_object('template_id', 'delivery-' || type,
+                   'sender', json_object('system_component', 'delivery_notifications', 'phone', '+15551234567'),
+                   'recipient', json_object('name', 'Customer ' || customer, 'phone', printf('+96475%08d', customer)),
                    'template_variables', json_object('delivery_id', CAST(delivery AS TEXT), 'delivery_window', '2-4pm')),
        :user,
        strftime('%Y-%m-%dT%H:%M:%S', ms / 1000, 'unixepoch') || printf('.%03dZ', ms % 1000),
@@ -112,7 +118,10 @@ export function seed(file, n, now = Date.now()) {
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     const count = db.prepare("SELECT count(*) AS n FROM communications").get().n;
     const totals = db.prepare("SELECT sum(n) AS n FROM communication_totals").get().n;
-    if (count !== n || totals !== n) throw new Error(`seeded ${count} rows, totals say ${totals}; expected ${n}`);
+    const documents = db.prepare("SELECT count(*) AS n FROM communication_search_docs").get().n;
+    if (count !== n || totals !== n || documents !== n) {
+      throw new Error(`seeded ${count} rows, totals say ${totals}, search documents ${documents}; expected ${n}`);
+    }
     const middle = db
       .prepare("SELECT id FROM communications WHERE tenant_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?")
       .get(BENCH_TENANT, Math.floor(n / 2)).id;

@@ -8,6 +8,7 @@ import type { AuthedEnv } from "../env";
 import { publish } from "../events/publish";
 import { type MessageKey, translate } from "../i18n/messages";
 import { ApiError, badRequest, notFound, unavailable } from "../lib/errors";
+import { parseSearch, searchNotReady } from "../search";
 import { type Access, onTenantShard, tenantDb } from "../shards/tenant-db";
 import { outboxFor } from "../subscriptions/outbox";
 import { queuePendingEvents } from "../webhooks/pending";
@@ -60,7 +61,10 @@ export const list: RouteHandler<typeof listRoute, AuthedEnv> = async (c) => {
   if (page !== undefined && page * limit > MAX_RESULT_WINDOW) {
     throw badRequest([{ field: "page", message: "field_page_too_deep", params: { max: String(MAX_RESULT_WINDOW) } }]);
   }
-  const { rows, total, totalRelation, lastId } = await store.list(q, { limit, order, page, after });
+  const search = parseSearch(q);
+  const result = await store.list({ ...q, search }, { limit, order, page, after });
+  if (result.outcome === "search_pending") throw searchNotReady();
+  const { rows, total, totalRelation, lastId } = result;
   return c.json(
     {
       success: true as const,

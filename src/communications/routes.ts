@@ -13,6 +13,7 @@ import {
   invalidJson,
   json,
   notFoundError,
+  searchErrors,
   success,
 } from "../openapi/responses";
 import { protectedRoute } from "../openapi/route";
@@ -47,6 +48,7 @@ export const listRoute = protectedRoute(
       "Communications of a tenant, newest first, with filters and pagination. Customers only see their own; staff with view:tenant or manage:operations:tenant, and system administrators, see all of the tenant's.",
     request: { query: ListQuery },
     responses: {
+      ...searchErrors,
       200: json(ListResponse, "A page of communications.", {
         page: success("list_ok", {
           communications: [EXAMPLE_COMMUNICATION],

@@ -9,6 +9,8 @@ import { COMMUNICATION_TYPES, DIRECTIONS, STATUSES } from "../db/schema";
 import { LANGUAGES } from "../i18n/messages";
 import { MAX_FIELD_ERRORS, MAX_FIELD_LENGTH, MAX_MESSAGE_LENGTH } from "../lib/errors";
 import { lowerCaseUuid, NIL_UUID } from "../lib/uuid";
+import { MAX_ADDRESS_LENGTH } from "../search/address";
+import { MAX_QUERY_LENGTH, MIN_PREFIX } from "../search/query";
 
 const EXAMPLE_ID = "0195f3c2-6d1e-7b4a-9c3e-1a2b3c4d5e6f";
 const EXAMPLE_TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
@@ -193,6 +195,17 @@ export const ListQuery = CommonQuery.extend({
     param: { name: "provider_message_id", in: "query" },
     description: "Filter by the provider's message id (with or without `provider`).",
   }),
+  address: optionalQuery(z.string().max(MAX_ADDRESS_LENGTH)).openapi({
+    param: { name: "address", in: "query" },
+    description:
+      "A phone number or email address that sent or received the communication (`communication_details.sender` / `.recipient`, `phone` or `email`). Phones compare in E.164: spaces, dashes, dots and parentheses are ignored, and a number without `+` is a 400; emails compare trimmed and case-insensitively (A-Z).",
+    example: "+964 750 123 4567",
+  }),
+  q: optionalQuery(z.string().max(MAX_QUERY_LENGTH)).openapi({
+    param: { name: "q", in: "query" },
+    description: `Words in \`content\`, full text: every word must occur (\`closure erbil\`), a trailing \`*\` matches a prefix of at least ${MIN_PREFIX} characters (\`deliv*\`), \`"..."\` matches a phrase. Latin, Arabic and Persian script (Arabic and Persian letter forms, harakat, tatweel and ZWNJ are folded). No operators: AND, OR, NOT and NEAR are words. A query without a word, an unclosed quote or a misplaced \`*\` is a 400.`,
+    example: "deliv* erbil",
+  }),
   sort_order: optionalQuery(z.enum(["desc", "asc"])).openapi({
     param: { name: "sort_order", in: "query" },
     description: "`desc` (newest first, default) or `asc`.",
@@ -200,6 +213,18 @@ export const ListQuery = CommonQuery.extend({
   }),
 });
 export type ListQuery = z.infer<typeof ListQuery>;
+
+export const EXPORT_FORMATS = ["ndjson", "csv"] as const;
+/** The export takes the list's filters and order, not its pages (search.md, Export). */
+export const ExportQuery = ListQuery.omit({ page: true, limit: true, cursor: true }).extend({
+  format: optionalQuery(z.enum(EXPORT_FORMATS)).openapi({
+    param: { name: "format", in: "query" },
+    description:
+      "`ndjson` (default): one communication per line, as the API returns it. `csv`: RFC 4180, a header row.",
+    default: "ndjson",
+  }),
+});
+export type ExportQuery = z.infer<typeof ExportQuery>;
 
 export const IdParams = z.object({
   // overwrite() (in uuid()) keeps the type a string and the document's format.

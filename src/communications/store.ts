@@ -13,6 +13,11 @@
  *    by that customer's, delivery's or time window's rows;
  *  - the page and the total go to D1 in one batch: one round trip.
  *
+ * `address` and `q` (search.md) go through the search index instead
+ * (migrations/0007_search.sql): its documents are numbered in creation
+ * order, so a page walks the tenant's newest matches through FTS5 and
+ * joins each to its row; see searchMatch() and compileSearchList().
+ *
  * The store speaks in outcomes (created, replayed, conflict, not found);
  * handlers pick the HTTP status. The index rule is in ./access-path.ts, the
  * status state machine in ./transitions.ts, the key protocol in
@@ -41,17 +46,22 @@ import { compiled } from "../db/compiled";
 import {
   type CommunicationRow,
   communicationEvents,
+  communicationSearchBackfill,
+  communicationSearchDocs,
   communications,
   communicationTotals,
   type EventRow,
   type JsonObject,
   LOOKUP_INDEXES,
   pendingProviderEvents,
+  SEARCH_INDEX,
   UNATTRIBUTED_CUSTOMER,
 } from "../db/schema";
 import { type ChangeEvent, createdEvent, statusChangedEvent } from "../events/event";
 import type { EventRecorder } from "../events/recorder";
 import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/uuid";
+import type { Search } from "../search";
+import { customerToken, deliveryToken, providerMessageToken, providerToken, tenantToken } from "../search/normalise";
 import { providerIdMatch } from "../webhooks/provider-ids";
 import { listIndex } from "./access-path";
 import { claimKey, type IdempotencyKey, isKeyConflict, readKey } from "./idempotency";
@@ -82,7 +92,7 @@ export type ListFilters = Pick<
   | "created_before"
   | "provider"
   | "provider_message_id"
->;
+> & { search?: Search };
 
 export interface PageRequest {
   limit: number;
@@ -164,7 +174,7 @@ export function customerAddress(direction: string, details: JsonObject): string 
 }
 
 /** A list's filter terms: the request's values, or placeholders for them (see compileList). */
-type ListTerms = Partial<Record<keyof ListFilters, SQLWrapper>>;
+type ListTerms = Partial<Record<Exclude<keyof ListFilters, "search">, SQLWrapper>>;
 
 /** The values a list statement's placeholders are filled with, by name. */
 interface ListValues {
@@ -184,10 +194,57 @@ interface ListValues {
   after?: string;
   limit: number;
   offset: number;
+  /** Search lists: the FTS5 expression (searchMatch()), and the time bounds in ms (index rowids are ms x 65,536). */
+  match?: string;
+  from_ms?: number;
+  to_ms?: number;
+  after_ms?: number;
+}
+
+/**
+ * Rows a search document number (the index's rowid) spans per millisecond:
+ * doc = creation ms x DOCS_PER_MS + sequence (migrations/0007_search.sql).
+ */
+const DOCS_PER_MS = 65536;
+
+/**
+ * The FTS5 expression of a search list: the caller's tenant (and a
+ * customer's own id, or the customer_id filter) as index tokens, so that
+ * MATCH only ever walks this tenant's (customer's) documents, then the
+ * address and the query. This is the tenant condition inside the index;
+ * the rows it finds are joined to communications under visible() as well.
+ * Undefined when the list is not a search.
+ */
+export function searchMatch(scope: Scope, f: ListFilters): string | undefined {
+  const { address, query } = f.search ?? {};
+  if (!address && !query) return undefined;
+  const customer = scope.ownCustomerId ?? (f.customer_id || undefined);
+  const { tenant, customer: customerColumn, facets, addresses, body } = SEARCH_INDEX.columns;
+  // The filters that never change are facets of the index: a search combined
+  // with them is narrowed there too (only status is left to the rows).
+  const facet = (token: string | undefined) => (token ? `${facets} : "${token}"` : undefined);
+  // Tokens are letters, digits and "_" only; the query's expression quotes every term (src/search/query.ts).
+  return [
+    `${tenant} : "${tenantToken(scope.tenantId)}"`,
+    customer === undefined ? undefined : `${customerColumn} : "${customerToken(customer)}"`,
+    facet(f.type || undefined),
+    facet(f.direction || undefined),
+    facet(f.delivery_id ? deliveryToken(f.delivery_id) : undefined),
+    facet(f.provider ? providerToken(f.provider) : undefined),
+    facet(f.provider_message_id ? providerMessageToken(f.provider_message_id) : undefined),
+    address ? `${addresses} : "${address.token}"` : undefined,
+    query ? `${body} : (${query.expression})` : undefined,
+  ]
+    .filter(Boolean)
+    .join(" AND ");
 }
 
 /** A filter counts when it is truthy, as it always has (an empty value is no filter). */
 function listValues(scope: Scope, f: ListFilters, p: PageRequest): ListValues {
+  const match = searchMatch(scope, f);
+  const ms = (id: string | undefined) => (match && id ? uuidv7Time(id) : undefined);
+  const createdAfter = f.created_after ? uuidv7Floor(Date.parse(f.created_after)) : undefined;
+  const createdBefore = f.created_before ? uuidv7Floor(Date.parse(f.created_before)) : undefined;
   return {
     tenant_id: scope.tenantId,
     own_customer_id: scope.ownCustomerId,
@@ -196,13 +253,17 @@ function listValues(scope: Scope, f: ListFilters, p: PageRequest): ListValues {
     type: f.type || undefined,
     status: f.status || undefined,
     direction: f.direction || undefined,
-    created_after: f.created_after ? uuidv7Floor(Date.parse(f.created_after)) : undefined,
-    created_before: f.created_before ? uuidv7Floor(Date.parse(f.created_before)) : undefined,
+    created_after: createdAfter,
+    created_before: createdBefore,
     provider: f.provider || undefined,
     provider_message_id: f.provider_message_id || undefined,
     after: p.after || undefined,
     limit: p.limit + 1, // one extra row tells whether there is a next page
     offset: p.page ? (p.page - 1) * p.limit : 0,
+    match,
+    from_ms: ms(createdAfter),
+    to_ms: ms(createdBefore),
+    after_ms: ms(p.after || undefined),
   };
 }
 
@@ -215,7 +276,14 @@ function listValues(scope: Scope, f: ListFilters, p: PageRequest): ListValues {
  * (BENCHMARKS.md, CPU per request). The shapes are few: at most 2 orders x
  * 2^10 presence patterns, in practice a handful per client.
  */
-const compiledLists = new Map<string, { page: Query; count: Query }>();
+const compiledLists = new Map<string, CompiledList>();
+
+interface CompiledList {
+  page: Query;
+  count: Query;
+  /** Search lists: whether the tenant's older communications are still being indexed. */
+  pending?: Query;
+}
 
 /** A page row as D1 returns it (keys are column names) decoded like Drizzle would (JSON columns parsed). */
 const COLUMNS = Object.entries(getTableColumns(communications));
@@ -361,9 +429,11 @@ export class CommunicationStore {
   }
 
   /**
-   * The two statements of a list request, unexecuted, as `list()` sends them
+   * The statements of a list request, unexecuted, as `list()` sends them
    * in one batch: test/communications/query-plan.test.ts runs EXPLAIN QUERY PLAN on their
-   * `.toSQL()` to prove each shape is served by a tenant-first index.
+   * `.toSQL()` to prove each shape is served by a tenant-first index (or,
+   * for a search, by the search index narrowed to the tenant). `pending`
+   * comes with searches only.
    */
   listQueries(filters: ListFilters, pageReq: PageRequest) {
     const values = listValues(this.scope, filters, pageReq);
@@ -371,16 +441,23 @@ export class CommunicationStore {
     const shape = `${pageReq.order} ${present.map(([k]) => k).join(",")}`;
     let compiled = compiledLists.get(shape);
     if (!compiled) {
-      compiled = this.compileList(values, pageReq.order);
+      compiled =
+        values.match === undefined
+          ? this.compileList(values, pageReq.order)
+          : this.compileSearchList(values, pageReq.order);
       compiledLists.set(shape, compiled);
     }
     const fill = (q: Query) => ({ sql: q.sql, params: fillPlaceholders(q.params, { ...values }) });
-    const { page, count } = compiled;
-    return { page: { toSQL: () => fill(page) }, count: { toSQL: () => fill(count) } };
+    const { page, count, pending } = compiled;
+    return {
+      page: { toSQL: () => fill(page) },
+      count: { toSQL: () => fill(count) },
+      pending: pending && { toSQL: () => fill(pending) },
+    };
   }
 
-  /** Renders a list shape with placeholders where `values` has a value. */
-  private compileList(values: ListValues, order: PageRequest["order"]) {
+  /** The list's terms and scope as placeholders where `values` has a value, and a store bound to that scope. */
+  private placeholders(values: ListValues) {
     const slot = (name: keyof ListValues) => (values[name] === undefined ? undefined : sql.placeholder(name));
     // The scope's values become placeholders too, so visible() still writes
     // the tenant (and own customer) condition, as for every other query.
@@ -400,6 +477,12 @@ export class CommunicationStore {
       provider: slot("provider"),
       provider_message_id: slot("provider_message_id"),
     };
+    return { slot, store, terms };
+  }
+
+  /** Renders a list shape with placeholders where `values` has a value. */
+  private compileList(values: ListValues, order: PageRequest["order"]): CompiledList {
+    const { slot, store, terms } = this.placeholders(values);
     const after = slot("after");
     const keyset = after ? (order === "desc" ? lt(communications.id, after) : gt(communications.id, after)) : undefined;
     const page = this.db
@@ -412,32 +495,148 @@ export class CommunicationStore {
     return { page: page.toSQL(), count: store.countQuery(terms).toSQL() };
   }
 
+  /**
+   * A search list (`address` and/or `q`): FTS5 finds the tenant's matching
+   * documents newest first (its rowid order, no sort), each is joined to
+   * its row through communication_search_docs (the join order pinned by
+   * CROSS JOIN, so the index always drives), and the other filters apply
+   * to the row under visible(). A page reads the matches it walks, each
+   * with its document and row: in proportion to the page and the matches
+   * skipped (by offset, or by other filters), never the tenant's table.
+   * The cursor is the last row's id; its document number is looked up, so
+   * the walk goes on from it (when that row is gone, from its millisecond).
+   * A date range is a range of document numbers.
+   */
+  private compileSearchList(values: ListValues, order: PageRequest["order"]): CompiledList {
+    const { slot, store, terms } = this.placeholders(values);
+    const fts = sql.identifier(SEARCH_INDEX.table);
+    const rowid = sql`${fts}.rowid`;
+    const perMs = sql.raw(String(DOCS_PER_MS));
+    const msToDoc = (name: keyof ListValues) => sql`CAST(${sql.placeholder(name)} AS INTEGER) * ${perMs}`;
+    const range = [
+      sql`${fts} MATCH ${sql.placeholder("match")}`,
+      slot("from_ms") && sql`${rowid} >= ${msToDoc("from_ms")}`,
+      slot("to_ms") && sql`${rowid} < ${msToDoc("to_ms")}`,
+    ];
+    const after = slot("after");
+    const cursorDoc = sql`(SELECT cursor.doc FROM ${communicationSearchDocs} AS cursor
+      WHERE cursor.tenant_id = ${sql.placeholder("tenant_id")} AND cursor.id = ${after})`;
+    const keyset = !after
+      ? undefined
+      : order === "desc"
+        ? sql`${rowid} < coalesce(${cursorDoc}, ${msToDoc("after_ms")})`
+        : sql`${rowid} > coalesce(${cursorDoc}, ${msToDoc("after_ms")} + ${sql.raw(String(DOCS_PER_MS - 1))})`;
+    const joined = sql`${fts} CROSS JOIN ${communicationSearchDocs} CROSS JOIN ${communications}`;
+    const join = [
+      sql`${communicationSearchDocs.doc} = ${rowid}`,
+      eq(communications.tenant_id, communicationSearchDocs.tenant_id),
+      eq(communications.id, communicationSearchDocs.id),
+    ];
+    const where = (...more: (SQL | undefined)[]) =>
+      and(...range, ...join, store.visible(...store.filterConditions(terms), ...more));
+    const page = this.db
+      .select(rowFields)
+      .from(joined)
+      .where(where(keyset))
+      .orderBy(order === "desc" ? sql`${rowid} DESC` : sql`${rowid} ASC`)
+      .limit(sql.placeholder("limit"))
+      .offset(sql.placeholder("offset"));
+    // Counted in the index alone when every filter is in it (all but
+    // status: searchMatch()): the index holds exactly the tenant's
+    // communications under its token; at most MAX_RESULT_WINDOW + 1 matches.
+    // With status, it applies to the rows of at most that many of the
+    // index's matches (a LEFT JOIN: each examined match counts in
+    // `examined`, the ones that pass in `total`), so a status that few
+    // matches have cannot make the count walk further: with more matches
+    // than that in the index, total is what passed among them, "at least".
+    const inIndex = !terms.status;
+    const indexMatches = this.db
+      .select({ doc: sql<number>`${rowid}`.as("doc") })
+      .from(sql`${fts}`)
+      .where(and(...range))
+      .limit(MAX_RESULT_WINDOW + 1)
+      .as("matches");
+    const count = inIndex
+      ? this.db.select({ total: sql<number>`count(*)` }).from(indexMatches)
+      : this.db
+          .select({
+            total: sql<number>`count(${rowFields.id})`,
+            examined: sql<number>`count(*)`,
+          })
+          .from(
+            sql`${indexMatches} CROSS JOIN ${communicationSearchDocs} LEFT JOIN ${communications} ON ${and(
+              eq(communications.tenant_id, communicationSearchDocs.tenant_id),
+              eq(communications.id, communicationSearchDocs.id),
+              store.visible(...store.filterConditions(terms)),
+            )}`,
+          )
+          .where(sql`${communicationSearchDocs.doc} = ${sql.identifier("matches")}.doc`);
+    const pending = this.db
+      .select({ pending: sql<number>`1` })
+      .from(communicationSearchBackfill)
+      .where(eq(communicationSearchBackfill.tenant_id, sql.placeholder("tenant_id")));
+    return { page: page.toSQL(), count: count.toSQL(), pending: pending.toSQL() };
+  }
+
+  /** A statement of the request's client for a rendered query. */
+  private prepared(q: { toSQL(): Query }) {
+    const { sql: text, params } = q.toSQL();
+    return this.db.$client.prepare(text).bind(...params);
+  }
+
+  /**
+   * One page and its total, in one batch (with, for a search, whether the
+   * tenant's older communications are still being indexed: then the page
+   * would miss some, and the outcome says so instead).
+   */
   async list(filters: ListFilters, pageReq: PageRequest) {
     const { limit } = pageReq;
     const queries = this.listQueries(filters, pageReq);
     // Straight to the database client (src/db/client.ts: stats, retries of
     // reads); the rows are decoded here rather than by Drizzle's mapper.
-    const client = this.db.$client;
-    const statement = (q: { toSQL(): Query }) => {
-      const { sql: text, params } = q.toSQL();
-      return client.prepare(text).bind(...params);
-    };
-    const [page, counted] = await client.batch<Record<string, unknown>>([
-      statement(queries.page),
-      statement(queries.count),
+    const [page, counted, pending] = await this.db.$client.batch<Record<string, unknown>>([
+      this.prepared(queries.page),
+      this.prepared(queries.count),
+      ...(queries.pending ? [this.prepared(queries.pending)] : []),
     ]);
+    if (pending?.results.length) return { outcome: "search_pending" as const };
     const rows = page?.results ?? [];
     const hasMore = rows.length > limit;
     const pageRows = rows.slice(0, limit).map(decodeRow);
     const countRow = counted?.results[0];
     const n = Number((countRow && Object.values(countRow)[0]) ?? 0);
-    const capped = n > MAX_RESULT_WINDOW;
+    // A search count through the rows also says how many of the index's matches it examined.
+    const examined = Number(countRow?.examined ?? 0);
+    const capped = n > MAX_RESULT_WINDOW || examined > MAX_RESULT_WINDOW;
     return {
+      outcome: "page" as const,
       rows: pageRows.map(toCommunication),
-      total: capped ? MAX_RESULT_WINDOW : n,
+      total: Math.min(n, MAX_RESULT_WINDOW),
       totalRelation: capped ? ("gte" as const) : ("eq" as const),
       lastId: hasMore ? pageRows.at(-1)?.id : undefined,
     };
+  }
+
+  /** Whether a search of this tenant would miss communications not indexed yet (src/search/backfill.ts). */
+  async searchPending(): Promise<boolean> {
+    const [row] = await this.db
+      .select({ pending: sql<number>`1` })
+      .from(communicationSearchBackfill)
+      .where(eq(communicationSearchBackfill.tenant_id, this.scope.tenantId));
+    return row !== undefined;
+  }
+
+  /**
+   * One page by keyset, without a total: what an export walks
+   * (src/export). `after` is the previous page's last id.
+   */
+  async page(filters: ListFilters, pageReq: Omit<PageRequest, "page">) {
+    const queries = this.listQueries(filters, { ...pageReq, page: undefined });
+    const result = await this.prepared(queries.page).all<Record<string, unknown>>();
+    const rows = result.results;
+    const hasMore = rows.length > pageReq.limit;
+    const pageRows = rows.slice(0, pageReq.limit).map(decodeRow);
+    return { rows: pageRows.map(toCommunication), lastId: hasMore ? pageRows.at(-1)?.id : undefined };
   }
 
   async get(id: string): Promise<CommunicationRow | undefined> {

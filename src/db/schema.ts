@@ -214,3 +214,34 @@ export type DeliveryRow = typeof subscriptionDeliveries.$inferSelect;
 
 export type CommunicationRow = typeof communications.$inferSelect;
 export type EventRow = typeof communicationEvents.$inferSelect;
+
+// Search (issue 20, migrations/0007_search.sql) ---------------------------
+
+/**
+ * The FTS5 index of communications (a virtual table: no Drizzle table) and
+ * what its rows hold; see migrations/0007_search.sql.
+ */
+export const SEARCH_INDEX = {
+  table: "communication_search",
+  /** What triggers insert (tenant_id, id) into to index one communication. */
+  source: "communication_search_source",
+  columns: { tenant: "tenant", customer: "customer", facets: "facets", addresses: "addresses", body: "body" },
+} as const;
+
+/** Document number (the index's rowid: creation ms x 65,536 + a sequence) <-> communication. */
+export const communicationSearchDocs = sqliteTable("communication_search_docs", {
+  doc: integer("doc").primaryKey(),
+  tenant_id: text("tenant_id").notNull(),
+  id: text("id").notNull(),
+});
+
+/** Tenants whose communications from before migration 0007 are still being indexed (src/search/backfill.ts). */
+export const communicationSearchBackfill = sqliteTable(
+  "communication_search_backfill",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    before_id: text("before_id"),
+    created_at: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id] })],
+);

@@ -98,6 +98,15 @@ const en = {
   // Live stream (issue 19)
   stream_ticket_ok: "Stream ticket issued",
   ticket_invalid: "The stream ticket is invalid, expired or already used",
+  // Finding and exporting (issue 20)
+  search_not_ready:
+    "Search is not available for this tenant yet: its earlier messages are still being indexed. Please try again later",
+  field_address_invalid:
+    "{field} must be a phone number in international format, starting with + (for example +9647501234567), or an email address",
+  field_query_quote: "{field} has a quotation mark that is not closed",
+  field_query_star: "In {field}, * may only end a word or a quoted phrase, as in deliv*",
+  field_query_prefix: "In {field}, a word ending in * needs at least {min} characters before the *",
+  field_query_empty: "{field} must contain at least one word",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -194,6 +203,14 @@ const ar: Catalogue = {
   // Live stream (issue 19)
   stream_ticket_ok: "تم إصدار تذكرة البث المباشر",
   ticket_invalid: "تذكرة البث غير صالحة أو منتهية الصلاحية أو مستخدمة من قبل",
+  // Finding and exporting (issue 20)
+  search_not_ready: "البحث غير متاح لهذا المستأجر بعد: ما زالت رسائله السابقة قيد الفهرسة. يرجى المحاولة لاحقًا",
+  field_address_invalid:
+    "يجب أن يكون الحقل {field} رقم هاتف بالصيغة الدولية يبدأ بـ + (مثل +9647501234567) أو عنوان بريد إلكتروني",
+  field_query_quote: "في الحقل {field} علامة تنصيص لم تُغلق",
+  field_query_star: "في الحقل {field} لا يأتي * إلا في نهاية كلمة أو عبارة بين علامتي تنصيص، مثل deliv*",
+  field_query_prefix: "في الحقل {field} تحتاج الكلمة المنتهية بـ * إلى {min} أحرف على الأقل قبل *",
+  field_query_empty: "يجب أن يحتوي الحقل {field} على كلمة واحدة على الأقل",
 };
 
 const ku: Catalogue = {
@@ -287,6 +304,16 @@ const ku: Catalogue = {
   // Live stream (issue 19)
   stream_ticket_ok: "بلیتی پەخشی ڕاستەوخۆ دەرکرا",
   ticket_invalid: "بلیتی پەخش نادروستە، بەسەرچووە یان پێشتر بەکارهاتووە",
+  // Finding and exporting (issue 20)
+  search_not_ready:
+    "گەڕان هێشتا بۆ ئەم کرێچییە بەردەست نییە: نامەکانی پێشووی هێشتا پێڕست دەکرێن. تکایە دواتر هەوڵ بدەرەوە",
+  field_address_invalid:
+    "خانەی {field} دەبێت ژمارەی تەلەفۆن بێت بە شێوازی نێودەوڵەتی کە بە + دەست پێدەکات (بۆ نموونە +9647501234567)، یان ناونیشانی ئیمەیڵ",
+  field_query_quote: "لە خانەی {field} نیشانەیەکی وتە هەیە کە دانەخراوە",
+  field_query_star:
+    "لە خانەی {field}دا * تەنها دەتوانێت لە کۆتایی وشەیەک یان دەستەواژەیەکی ناو نیشانەی وتەدا بێت، وەک deliv*",
+  field_query_prefix: "لە خانەی {field}دا وشەیەک کە بە * کۆتایی دێت پێویستی بە لانیکەم {min} پیت هەیە پێش *",
+  field_query_empty: "خانەی {field} دەبێت لانیکەم یەک وشە لەخۆ بگرێت",
 };
 
 const fa: Catalogue = {
@@ -380,6 +407,15 @@ const fa: Catalogue = {
   // Live stream (issue 19)
   stream_ticket_ok: "بلیت پخش زنده صادر شد",
   ticket_invalid: "بلیت پخش نامعتبر، منقضی یا قبلاً استفاده شده است",
+  // Finding and exporting (issue 20)
+  search_not_ready:
+    "جست‌وجو هنوز برای این مستأجر در دسترس نیست: پیام‌های قبلی آن هنوز در حال نمایه‌سازی هستند. لطفاً بعداً دوباره تلاش کنید",
+  field_address_invalid:
+    "فیلد {field} باید شمارهٔ تلفن در قالب بین‌المللی باشد که با + شروع می‌شود (مثلاً +9647501234567)، یا یک نشانی ایمیل",
+  field_query_quote: "در فیلد {field} یک علامت نقل‌قول بسته نشده است",
+  field_query_star: "در فیلد {field}، * فقط می‌تواند در پایان یک واژه یا عبارتِ داخل نقل‌قول بیاید، مانند deliv*",
+  field_query_prefix: "در فیلد {field}، واژه‌ای که با * تمام می‌شود پیش از * دست‌کم {min} نویسه لازم دارد",
+  field_query_empty: "فیلد {field} باید دست‌کم یک واژه داشته باشد",
 };
 
 export const LANGUAGES = ["en", "ar", "ku", "fa"] as const;

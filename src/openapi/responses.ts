@@ -188,3 +188,22 @@ export function streamed({
     },
   };
 }
+
+/** The errors `address` and `q` add to the routes that take them (search.md): the list and the export. */
+export const searchErrors = {
+  400: error("Invalid query; `errors` names each field (a malformed `address` or `q` included).", {
+    ...commonErrors[400].content["application/json"].examples,
+    address: failure("A phone number without +", "validation_failed", [
+      { field: "address", key: "field_address_invalid" },
+    ]),
+    query: failure("A quote left open in q", "validation_failed", [{ field: "q", key: "field_query_quote" }]),
+  }),
+  503: error(
+    "D1 unavailable, or (with `address` or `q`) the tenant's earlier communications are still being indexed (with `Retry-After`).",
+    {
+      ...commonErrors[503].content["application/json"].examples,
+      search: failure("The search index is still being built", "search_not_ready"),
+    },
+    commonErrors[503].headers,
+  ),
+} as const;

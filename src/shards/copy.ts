@@ -31,18 +31,19 @@ function cost(results: D1Result[]): PageCost {
   return { rowsRead, rowsWritten };
 }
 
-/** One page of the tenant's rows in primary-key order, after `after`. */
+/** One page of the tenant's rows in key order, after `after`: every column, or `columns`. */
 export async function readPage(
   db: D1Database,
-  table: TenantTable,
+  table: TenantTable & { columns?: readonly string[] },
   tenantId: string,
   after: Cursor,
   limit: number,
 ): Promise<{ rows: Record<string, unknown>[]; cost: PageCost }> {
   const keys = table.key.map(q).join(", ");
   const from = after ? ` AND (${keys}) > (${after.map(() => "?").join(", ")})` : "";
+  const columns = table.columns ? table.columns.map(q).join(", ") : "*";
   const result = await db
-    .prepare(`SELECT * FROM ${q(table.name)} WHERE tenant_id = ?${from} ORDER BY ${keys} LIMIT ?`)
+    .prepare(`SELECT ${columns} FROM ${q(table.name)} WHERE tenant_id = ?${from} ORDER BY ${keys} LIMIT ?`)
     .bind(tenantId, ...(after ?? []), limit)
     .all<Record<string, unknown>>();
   return { rows: result.results, cost: cost([result]) };
@@ -161,7 +162,7 @@ const sha256Hex = async (text: string) =>
  */
 export async function checksumPage(
   db: D1Database,
-  table: TenantTable,
+  table: TenantTable & { columns?: readonly string[] },
   tenantId: string,
   after: Cursor,
   limit: number,

@@ -13,8 +13,10 @@
  *  3. sync:   the same walk again: picks up what changed during the copy,
  *             and removes from the target what the source deleted meanwhile;
  *  4. verify: counts and a SHA-256 checksum of every table on both sides,
- *             and the totals; a mismatch rolls back (fence lifted, target
- *             rows deleted, move failed, tenant untouched at the source);
+ *             the totals, the search documents and their count in the
+ *             search index (src/shards/tenant-tables.ts, DERIVED_TABLES);
+ *             a mismatch rolls back (fence lifted, target rows deleted,
+ *             move failed, tenant untouched at the source);
  *  5. switch: the directory points at the target, writes resume there;
  *  6. wait one directory-cache TTL (isolates still reading the source
  *     switch over), then delete the source rows page by page.
@@ -23,6 +25,7 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloud
 import { and, eq } from "drizzle-orm";
 import { config } from "../config";
 import { createDb, newDbStats } from "../db/client";
+import { countSearchDocuments } from "../search";
 import { type ShardName, shardBinding } from "./config";
 import {
   type Cursor,
@@ -89,6 +92,7 @@ async function clearTenant(db: D1Database, tenantId: string, limit: number) {
   }
   await db.batch([
     db.prepare("DELETE FROM communication_totals WHERE tenant_id = ?").bind(tenantId),
+    db.prepare("DELETE FROM communication_search_backfill WHERE tenant_id = ?").bind(tenantId),
     db.prepare("DELETE FROM tenant_fences WHERE tenant_id = ?").bind(tenantId),
   ]);
 }
@@ -133,45 +137,69 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
       }
     };
 
+    /** Count and checksum of one table on both sides; the difference, or undefined. */
+    const compareRows = async (table: TenantTable & { columns?: readonly string[] }): Promise<string | undefined> => {
+      const counts = await step.do(`count ${table.name}`, RETRY, async () => ({
+        source: await countRows(source, table, tenantId),
+        target: await countRows(target, table, tenantId),
+      }));
+      if (counts.source !== counts.target) {
+        return `${table.name}: ${counts.source} rows at the source, ${counts.target} at the target`;
+      }
+      let sums = { source: "", target: "" };
+      let cursors: { source: Cursor; target: Cursor } = { source: null, target: null };
+      let first = true;
+      while (first || cursors.source || cursors.target) {
+        first = false;
+        const page = await step.do(`checksum ${table.name}`, RETRY, async () => {
+          const [s, t] = await Promise.all([
+            checksumPage(source, table, tenantId, cursors.source, limit, sums.source),
+            checksumPage(target, table, tenantId, cursors.target, limit, sums.target),
+          ]);
+          return {
+            sums: { source: s.checksum, target: t.checksum },
+            cursors: { source: s.next, target: t.next },
+            rowsRead: s.cost.rowsRead + t.cost.rowsRead,
+          };
+        });
+        progress.rowsRead += page.rowsRead;
+        sums = page.sums;
+        cursors = page.cursors;
+      }
+      return sums.source === sums.target ? undefined : `${table.name}: checksums differ`;
+    };
+
     /** Counts and checksums of both sides; the first difference, or undefined. */
     const verify = async (): Promise<string | undefined> => {
       for (const table of TENANT_TABLES) {
-        const counts = await step.do(`count ${table.name}`, RETRY, async () => ({
-          source: await countRows(source, table, tenantId),
-          target: await countRows(target, table, tenantId),
-        }));
-        if (counts.source !== counts.target) {
-          return `${table.name}: ${counts.source} rows at the source, ${counts.target} at the target`;
-        }
-        let sums = { source: "", target: "" };
-        let cursors: { source: Cursor; target: Cursor } = { source: null, target: null };
-        let first = true;
-        while (first || cursors.source || cursors.target) {
-          first = false;
-          const page = await step.do(`checksum ${table.name}`, RETRY, async () => {
-            const [s, t] = await Promise.all([
-              checksumPage(source, table, tenantId, cursors.source, limit, sums.source),
-              checksumPage(target, table, tenantId, cursors.target, limit, sums.target),
-            ]);
-            return {
-              sums: { source: s.checksum, target: t.checksum },
-              cursors: { source: s.next, target: t.next },
-              rowsRead: s.cost.rowsRead + t.cost.rowsRead,
-            };
-          });
-          progress.rowsRead += page.rowsRead;
-          sums = page.sums;
-          cursors = page.cursors;
-        }
-        if (sums.source !== sums.target) return `${table.name}: checksums differ`;
+        const difference = await compareRows(table);
+        if (difference) return difference;
       }
       for (const table of DERIVED_TABLES) {
+        if (table.compare === "rows") {
+          const difference = await compareRows(table);
+          if (difference) return difference;
+          continue;
+        }
         const same = await step.do(`compare ${table.name}`, RETRY, async () => {
           const [s, t] = await Promise.all([totalsOf(source, table, tenantId), totalsOf(target, table, tenantId)]);
           return { equal: s.value === t.value, rowsRead: s.rowsRead + t.rowsRead };
         });
         progress.rowsRead += same.rowsRead;
         if (!same.equal) return `${table.name}: totals differ`;
+      }
+      // The search index (see DERIVED_TABLES): one document per communication on both sides.
+      const search = await step.do("count communication_search", RETRY, async () => {
+        const [s, t, n] = await Promise.all([
+          countSearchDocuments(source, tenantId),
+          countSearchDocuments(target, tenantId),
+          countRows(target, { name: "communications", key: ["id"] }, tenantId),
+        ]);
+        return { source: s.documents, target: t.documents, communications: n, rowsRead: s.rowsRead + t.rowsRead };
+      });
+      progress.rowsRead += search.rowsRead;
+      if (search.source !== search.communications || search.target !== search.communications) {
+        return `communication_search: ${search.source} documents at the source, ${search.target} at the target, for ${search.communications} communications`;
       }
       return undefined;
     };
@@ -243,9 +271,11 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
       } while (deleted > 0);
     }
     await step.do("finish", RETRY, async () => {
-      // The totals cells are all zero once the communications are gone; the fence goes last.
+      // The totals cells are all zero once the communications are gone (and
+      // the search index's entries went with them); the fence goes last.
       await source.batch([
         source.prepare("DELETE FROM communication_totals WHERE tenant_id = ?").bind(tenantId),
+        source.prepare("DELETE FROM communication_search_backfill WHERE tenant_id = ?").bind(tenantId),
         source.prepare("DELETE FROM tenant_fences WHERE tenant_id = ?").bind(tenantId),
       ]);
       await record(env, moveId, "done", progress);

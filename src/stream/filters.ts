@@ -6,10 +6,15 @@
  * Kept as plain data so that the tenant's Durable Object can hold them per
  * stream, and as two pure functions. A new list filter plugs in here only:
  * its name in STREAM_FILTERS (the stream's query takes it from the list's,
- * ./schemas.ts) and its test in `matchesFilters` (issue 20's `address` and `q`).
+ * ./schemas.ts) and its test in `matchesFilters`. Issue 20's `address` and
+ * `q` are kept as given and parsed once per stream (a malformed one is the
+ * handler's 400, as on the list), then matched by src/search/match.ts,
+ * whose semantics a test checks against the search index itself.
  */
 import type { Communication, ListQuery } from "../communications/schemas";
 import type { Scope } from "../communications/store";
+import { parseSearch, type Search } from "../search";
+import { matchesSearch } from "../search/match";
 
 /** The list's filters a stream accepts (the paging and date ones mean nothing for "from now on"). */
 export const STREAM_FILTERS = [
@@ -20,6 +25,8 @@ export const STREAM_FILTERS = [
   "direction",
   "provider",
   "provider_message_id",
+  "address",
+  "q",
 ] as const;
 
 export type StreamFilters = Pick<ListQuery, (typeof STREAM_FILTERS)[number]>;
@@ -34,7 +41,15 @@ export function pickFilters(query: StreamFilters): StreamFilters {
   return out as StreamFilters;
 }
 
-/** Whether a communication passes the list's filters, as the list's WHERE clause would. */
+/** Each stream's parsed search, computed on its first event (its filters object lives as long as the stream). */
+const parsed = new WeakMap<StreamFilters, Search | undefined>();
+function searchOf(f: StreamFilters): Search | undefined {
+  if (f.address === undefined && f.q === undefined) return undefined;
+  if (!parsed.has(f)) parsed.set(f, parseSearch(f));
+  return parsed.get(f);
+}
+
+/** Whether a communication passes the list's filters, as the list's WHERE clause (and search index) would. */
 export function matchesFilters(f: StreamFilters, c: Communication): boolean {
   return (
     (f.customer_id === undefined || c.customer_id === f.customer_id) &&
@@ -43,7 +58,8 @@ export function matchesFilters(f: StreamFilters, c: Communication): boolean {
     (f.status === undefined || c.status === f.status) &&
     (f.direction === undefined || c.direction === f.direction) &&
     (f.provider === undefined || c.provider === f.provider) &&
-    (f.provider_message_id === undefined || c.provider_message_id === f.provider_message_id)
+    (f.provider_message_id === undefined || c.provider_message_id === f.provider_message_id) &&
+    matchesSearch(c, searchOf(f))
   );
 }
 

@@ -8,6 +8,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import { readScope } from "../communications/access";
 import type { AuthedEnv } from "../env";
 import { translate } from "../i18n/messages";
+import { parseSearch } from "../search";
 import { pickFilters } from "./filters";
 import { callHub, hubFor } from "./hub";
 import type { streamRoute, ticketRoute } from "./routes";
@@ -17,6 +18,8 @@ export const stream: RouteHandler<typeof streamRoute, AuthedEnv> = async (c) => 
   const query = c.req.valid("query");
   const principal = c.var.principal;
   const scope = readScope(principal, query);
+  // A malformed address or q is the list's 400, before the stream opens.
+  parseSearch(query);
   const body = await callHub(() =>
     hubFor(c.env, scope.tenantId).open({
       scope,

@@ -31,7 +31,7 @@ export const streamRoute = protectedRoute(
     description: [
       "Server-Sent Events: every change to a communication the caller may see, as it happens (`communication.created`, `communication.status_changed`; the ChangeEvent schema).",
       "",
-      "Visibility is the list's: staff with view:tenant or manage:operations:tenant, and system administrators naming `tenant_id`, see the whole tenant; a customer sees only their own communications; other roles get 403. The list's filters (`customer_id`, `delivery_id`, `type`, `status`, `direction`, `provider`, `provider_message_id`) select the events whose communication matches them after the change.",
+      "Visibility is the list's: staff with view:tenant or manage:operations:tenant, and system administrators naming `tenant_id`, see the whole tenant; a customer sees only their own communications; other roles get 403. The list's filters (`customer_id`, `delivery_id`, `type`, `status`, `direction`, `provider`, `provider_message_id`, and the search filters `address` and `q` with the list's rules and 400s) select the events whose communication matches them after the change.",
       "",
       "Authenticate with `Authorization: Bearer`, or with `?ticket=` (from `POST .../stream/tickets`) where headers cannot be sent. The stream ends when the token expires (a ticket's stream when the token it was issued for expires).",
       "",

@@ -99,6 +99,35 @@ describe("hc<App>", () => {
     void api[":id"].$patch({ param: { id: subscription.id }, query: {}, json: { status: "disabled" } });
   });
 
+  it("searches by address and q, and exports, with typed calls (issue 20)", async () => {
+    const tenant = newTenant();
+    const who = callers(tenant);
+    const api = clientFor(await who.admin()).delivery["customer-communications"];
+    const created = await api.$post({
+      query: {},
+      header: {},
+      json: {
+        customer_id: who.customerId,
+        type: "sms",
+        content: "Erbil depot closure: deliveries resume Monday",
+        communication_details: { recipient: { phone: "+964 750 123 4567" } },
+      },
+    });
+    expect(created.status).toBe(201);
+
+    const found = await api.$get({ query: { address: "+964 (750) 123-4567", q: "deliv* erbil", limit: "5" } });
+    expect(found.status).toBe(200);
+    if (found.status !== 200) throw new Error("unreachable");
+    const page = await found.json();
+    expectTypeOf(page.total_relation).toEqualTypeOf<"eq" | "gte">();
+    expect(page.communications).toHaveLength(1);
+
+    const exported = await api.export.$get({ query: { format: "csv", q: "closure" } });
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get("content-disposition")).toContain(`communications-${tenant}-`);
+    expect((await exported.text()).split("\r\n").filter(Boolean)).toHaveLength(2);
+  });
+
   it("rejects wrong inputs at compile time", () => {
     const api = hc<App>("http://api.test").delivery["customer-communications"];
     const wrongCalls = () => {
@@ -112,6 +141,8 @@ describe("hc<App>", () => {
       void api.$get({ query: { status: "bounced" } });
       // @ts-expect-error there is no DELETE route
       void api.$delete;
+      // @ts-expect-error "xlsx" is not an export format
+      void api.export.$get({ query: { format: "xlsx" } });
     };
     expect(typeof wrongCalls).toBe("function");
   });

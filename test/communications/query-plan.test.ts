@@ -8,12 +8,15 @@ import { describe, expect, it } from "vitest";
 import { listIndex } from "../../src/communications/access-path";
 import { CommunicationStore, type ListFilters, type PageRequest } from "../../src/communications/store";
 import { createDb, newDbStats } from "../../src/db/client";
+import { parseAddress } from "../../src/search/address";
+import { customerToken, tenantToken } from "../../src/search/normalise";
+import { parseQuery } from "../../src/search/query";
 
 const TENANT = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 const CUSTOMER = "3b2a1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d";
 
 /** One value per filter; every subset of these is a list shape. */
-const FILTER_VALUES: Omit<Required<ListFilters>, "provider" | "provider_message_id"> = {
+const FILTER_VALUES: Omit<Required<ListFilters>, "provider" | "provider_message_id" | "search"> = {
   customer_id: "9d0c1b2a-3e4f-4a5b-8c6d-7e8f9a0b1c2d",
   delivery_id: "8e7d6c5b-4a39-4281-9f0e-d1c2b3a4f5e6",
   type: "sms",
@@ -147,4 +150,75 @@ describe("the explained SQL is the SQL list() runs", () => {
     expect(staffCount.toSQL().sql).toMatch(/communication_totals/);
     expect(staffCount.toSQL().params).toContain(TENANT);
   });
+});
+
+/**
+ * Search shapes (`address`, `q`; migrations/0007_search.sql): the search
+ * index drives (its MATCH narrowed to the tenant, and to a customer, by
+ * their tokens; ORDER BY its rowid, so no sort), each match is joined to its
+ * document number by rowid and to its row by primary key; the count is the
+ * index alone, or the same join. Never a scan of a table, never a sort.
+ */
+describe("EXPLAIN QUERY PLAN of every search shape", () => {
+  const SEARCHES: { name: string; search: NonNullable<ListFilters["search"]> }[] = [
+    { name: "address", search: { address: parseAddress("+964 750 123 4567") } },
+    { name: "q", search: { query: parseQuery('deliv* "erbil depot"') } },
+    { name: "address + q", search: { address: parseAddress("user@example.com"), query: parseQuery("erbil") } },
+  ];
+  const OTHER: ListFilters[] = [
+    {},
+    ...FILTER_NAMES.map((n) => ({ [n]: FILTER_VALUES[n] }) as ListFilters),
+    { provider: "twilio" },
+    { provider_message_id: "SM0123456789abcdef" },
+    { type: "sms", status: "delivered", created_after: FILTER_VALUES.created_after },
+  ];
+  /** Steps a search statement may have, each a reading of an index by key or the FTS5 index itself. */
+  const ALLOWED = [
+    /^SCAN communication_search VIRTUAL TABLE INDEX \d+:/,
+    /^SEARCH communication_search_docs USING INTEGER PRIMARY KEY \(rowid=\?\)$/,
+    // The row by its key (or, for a count, an index that holds the key and the filtered column).
+    /^SEARCH communications USING (PRIMARY KEY|(COVERING )?INDEX \w+) \(tenant_id=\? AND (\w+=\? AND )?id=\?\)( LEFT-JOIN)?$/,
+    /^(SCALAR|REUSE) SUBQUERY \d+$/,
+    /^SEARCH cursor USING COVERING INDEX communication_search_docs_id \(tenant_id=\? AND id=\?\)$/,
+    /^CO-ROUTINE matches$/,
+    /^SCAN matches$/,
+  ];
+
+  it.each(SCOPES)(
+    "$name: the search index drives, narrowed to the tenant; no table scan, no sort",
+    async ({ scope }) => {
+      const token = tenantToken(scope.tenantId);
+      for (const { name: pagination, req } of PAGINATIONS) {
+        for (const { name: searchName, search } of SEARCHES) {
+          for (const other of OTHER) {
+            const shape = `${pagination}, ${searchName} + ${Object.keys(other).join(" + ") || "nothing else"}`;
+            const { page, count, pending } = store(scope).listQueries({ ...other, search }, req);
+            for (const [which, statement] of [
+              ["page", page],
+              ["count", count],
+            ] as const) {
+              const plan = await explain(statement);
+              const where = `${shape} (${which}): ${plan.join(" | ")}`;
+              const reads = plan.filter((step) => /^(SCAN|SEARCH) /.test(step) && step !== "SCAN matches");
+              expect(reads[0], `the index is read first: ${where}`).toMatch(ALLOWED[0] as RegExp);
+              for (const step of plan) {
+                expect(
+                  ALLOWED.some((re) => re.test(step)),
+                  `${where}: ${step}`,
+                ).toBe(true);
+              }
+              // The MATCH names the tenant's token (and a customer's own), so FTS5 only walks theirs.
+              const match = statement.toSQL().params.find((p) => typeof p === "string" && p.startsWith("tenant :"));
+              expect(match, where).toContain(`tenant : "${token}"`);
+              if (scope.ownCustomerId)
+                expect(match, where).toContain(`customer : "${customerToken(scope.ownCustomerId)}"`);
+            }
+            // The rows are the tenant's under visible() as well.
+            expect(page.toSQL().params, shape).toContain(scope.tenantId);
+            expect(pending?.toSQL().params, shape).toEqual([scope.tenantId]);
+          }
+        }
+      }
+    },
+  );
 });

@@ -8,17 +8,21 @@ import { describe, expect, it } from "vitest";
 import {
   COMMUNICATION_INDEXES,
   communicationEvents,
+  communicationSearchBackfill,
+  communicationSearchDocs,
   communications,
   communicationTotals,
   idempotencyKeys,
   LOOKUP_INDEXES,
   pendingProviderEvents,
   providerConnections,
+  SEARCH_INDEX,
   subscriptionDeliveries,
   subscriptionEvents,
   subscriptions,
   tenantFences,
 } from "../../src/db/schema";
+import { uuidv7 } from "../../src/lib/uuid";
 import { moves, shardLoad, tenants } from "../../src/shards/schema";
 import { DERIVED_TABLES, TENANT_TABLES } from "../../src/shards/tenant-tables";
 
@@ -42,6 +46,8 @@ const TABLES: SQLiteTable[] = [
   subscriptions,
   subscriptionEvents,
   subscriptionDeliveries,
+  communicationSearchDocs,
+  communicationSearchBackfill,
 ];
 /** The directory database (migrations-directory/, src/shards/schema.ts). */
 const DIRECTORY_TABLES: SQLiteTable[] = [tenants, shardLoad, moves];
@@ -60,10 +66,17 @@ describe.each(SCHEMAS)("Drizzle schema vs the migrated $database database", ({ d
   it("every migrated table has a Drizzle table and vice versa", async () => {
     const { results } = await db()
       .prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name <> 'd1_migrations' ORDER BY name",
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name <> 'd1_migrations' ORDER BY name",
       )
-      .all<{ name: string }>();
-    expect(results.map((r) => r.name)).toEqual(tables.map((t) => getTableConfig(t).name).sort());
+      .all<{ name: string; sql: string }>();
+    // A virtual table (the search index, FTS5) has no Drizzle table; it and
+    // its shadow tables are FTS5's own storage.
+    const virtual = results.filter((r) => /^CREATE VIRTUAL TABLE/i.test(r.sql)).map((r) => r.name);
+    const shadow = (name: string) =>
+      virtual.some((v) => ["data", "idx", "content", "docsize", "config"].some((s) => name === `${v}_${s}`));
+    const plain = results.filter((r) => !virtual.includes(r.name) && !shadow(r.name));
+    expect(plain.map((r) => r.name)).toEqual(tables.map((t) => getTableConfig(t).name).sort());
+    if (tables.includes(communications)) expect(virtual).toEqual([SEARCH_INDEX.table]);
   });
 
   it.each(tables.map((table) => ({ name: getTableConfig(table).name, table })))(
@@ -73,11 +86,18 @@ describe.each(SCHEMAS)("Drizzle schema vs the migrated $database database", ({ d
       const actual = await tableInfo(name, db());
       expect(actual.length, `${name} exists`).toBeGreaterThan(0);
 
-      const pkColumns = config.primaryKeys.flatMap((pk) => pk.columns.map((c) => c.name));
+      // A composite key is the table's; a single-column one (`.primaryKey()`) the column's own.
+      const pkColumns = [
+        ...config.primaryKeys.flatMap((pk) => pk.columns.map((c) => c.name)),
+        ...config.columns.filter((c) => c.primary).map((c) => c.name),
+      ];
+      // An INTEGER PRIMARY KEY is the rowid: SQLite never stores NULL there, yet reports notnull 0.
+      const rowid = (column: (typeof config.columns)[number]) =>
+        column.primary && column.getSQLType().toUpperCase() === "INTEGER";
       const expected = config.columns.map((column) => ({
         name: column.name,
         type: column.getSQLType().toUpperCase(),
-        notnull: column.notNull || pkColumns.includes(column.name) ? 1 : 0,
+        notnull: !rowid(column) && (column.notNull || pkColumns.includes(column.name)) ? 1 : 0,
         pk: pkColumns.indexOf(column.name) + 1,
       }));
       expect(actual.map(({ name, type, notnull, pk }) => ({ name, type: type.toUpperCase(), notnull, pk }))).toEqual(
@@ -138,9 +158,10 @@ describe("the shard's communications table and indexes", () => {
     const other = crypto.randomUUID();
     // One row per moved table for two tenants, from the tables' own column lists.
     const values: Record<string, (t: string) => unknown[]> = {
+      // The id is a UUIDv7, as every communication's (the search index numbers documents by its time).
       communications: (t) => [
         t,
-        crypto.randomUUID(),
+        uuidv7(),
         crypto.randomUUID(),
         null,
         "sms",
@@ -268,9 +289,27 @@ describe("the shard's communications table and indexes", () => {
 
   it("every table's primary key and every index start with tenant_id (tenants move between databases whole)", async () => {
     const tables = [...TENANT_TABLES, ...DERIVED_TABLES].map((t) => t.name);
-    // Every shard table but the move's own fence is moved with its tenant.
-    expect([...tables, "tenant_fences"].sort()).toEqual(TABLES.map((t) => getTableConfig(t).name).sort());
-    for (const table of tables) {
+    // Every shard table but the move's own fence, and a shard's own progress
+    // indexing rows older than the search index, is moved with its tenant.
+    expect([...tables, "tenant_fences", "communication_search_backfill"].sort()).toEqual(
+      TABLES.map((t) => getTableConfig(t).name).sort(),
+    );
+    // The search documents are keyed by the shard's own document number (the
+    // search index's rowid), not copied but rebuilt; the move reads them by
+    // their (tenant_id, id) index.
+    const shardKeyed = new Set(["communication_search_docs"]);
+    for (const table of tables.filter((t) => shardKeyed.has(t))) {
+      const { results } = await env.SHARD_0.prepare(
+        "SELECT i.name FROM pragma_index_list(?) l, pragma_index_info(l.name) i WHERE i.seqno = 0",
+      )
+        .bind(table)
+        .all<{ name: string }>();
+      expect(
+        results.map((r) => r.name),
+        table,
+      ).toEqual(["tenant_id"]);
+    }
+    for (const table of tables.filter((t) => !shardKeyed.has(t))) {
       const { results } = await env.SHARD_0.prepare(
         "SELECT name FROM pragma_table_info(?) WHERE pk = 1 UNION ALL SELECT i.name FROM pragma_index_list(?) l, pragma_index_info(l.name) i WHERE i.seqno = 0",
       )

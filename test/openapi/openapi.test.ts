@@ -72,6 +72,8 @@ describe("GET /openapi.json", () => {
         // The live stream (issue 19).
         "GET /delivery/customer-communications/stream",
         "POST /delivery/customer-communications/stream/tickets",
+        // Finding and exporting (issue 20).
+        "GET /delivery/customer-communications/export",
         // Events out (issue 18).
         "DELETE /delivery/customer-communications/subscriptions/{id}",
         "GET /delivery/customer-communications/subscriptions",
@@ -132,6 +134,8 @@ describe("GET /openapi.json", () => {
         "created_before",
         "provider",
         "provider_message_id",
+        "address",
+        "q",
         "sort_order",
         "tenant_id",
         "language",
@@ -222,8 +226,8 @@ describe("GET /openapi.json", () => {
       (o) => o.method === "get" && !/\/(admin|archive)\//.test(o.path) && !o.path.endsWith("/stream"),
     );
     // The list, get, events, the provider connections (issue 10), the unmatched provider events
-    // (issue 16), and the subscriptions' list, get and delivery log (issue 18).
-    expect(shardReads).toHaveLength(8);
+    // (issue 16), the subscriptions' list, get and delivery log (issue 18) and the export (issue 20).
+    expect(shardReads).toHaveLength(9);
     for (const { params, name } of shardReads) {
       expect(
         params.some((p) => p.name === "x-d1-bookmark" && p.in === "header"),

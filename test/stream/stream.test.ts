@@ -187,6 +187,10 @@ describe("the list's filters", () => {
       { provider: "twilio" },
       { type: "sms", direction: "outbound" },
       { provider: "sendgrid", provider_message_id: "sg-1" },
+      // The search filters (issue 20), as the list reads them.
+      { address: "+964 (750) 123-4567" },
+      { q: "deliv* erbil" },
+      { q: '"depot closure"', type: "sms" },
     ];
     const streams = await Promise.all(filters.map((f) => stream(qs(f), viewer)));
     const everything = await stream("", viewer);
@@ -198,6 +202,12 @@ describe("the list's filters", () => {
       await create(admin, { type: "push_notification", delivery_id: delivery, customer_id: customer }),
       await create(admin, { type: "email", provider: "sendgrid", provider_message_id: "sg-1" }),
       await create(admin, { type: "call", direction: "inbound" }),
+      await create(admin, {
+        type: "sms",
+        content: "Erbil depot closure: your delivery comes on Monday",
+        communication_details: { recipient: { phone: "+9647501234567" } },
+      }),
+      await create(admin, { type: "email", content: "Deliveries to Erbil resume", communication_details: {} }),
     ];
     // A status change moves a communication into the status filter: its event is sent there.
     await setStatus(admin, made[0]?.id, "delivered");
@@ -218,6 +228,16 @@ describe("the list's filters", () => {
       "communication.status_changed",
       "communication.status_changed",
     ]);
+  });
+
+  it("a malformed address or q is the list's 400, before the stream opens", async () => {
+    const viewer = await callers(newTenant()).viewer();
+    for (const query of [{ q: '"unclosed' }, { address: "9647501234567" }, { q: "d*" }]) {
+      const listed = await call(qs(query), { token: viewer });
+      const streamed = await call(`/stream${qs(query)}`, { token: viewer });
+      expect(streamed.status, JSON.stringify(query)).toBe(400);
+      expect(streamed.json.errors, JSON.stringify(query)).toEqual(listed.json.errors);
+    }
   });
 
   it("empty filter values mean not given, as on the list", async () => {

@@ -239,34 +239,41 @@ export function streamItems(type: string, text: string): ({ value: unknown } | {
       .map(json);
   }
   if (type === "text/csv") {
-    const [header = "", ...rows] = text.split(/\r?\n/).filter(Boolean);
-    const names = parseCsvLine(header);
-    return rows.map((row) => ({ value: Object.fromEntries(parseCsvLine(row).map((v, i) => [names[i] ?? `${i}`, v])) }));
+    // The export's CSV starts with a byte order mark, for spreadsheets.
+    const [names = [], ...rows] = parseCsv(text.replace(/^\uFEFF/, ""));
+    return rows.map((row) => ({ value: Object.fromEntries(row.map((v, i) => [names[i] ?? `${i}`, v])) }));
   }
   return [{ error: `no framing known for ${type}` }];
 }
 
-/** One CSV line (RFC 4180 quoting; a quoted newline is not expected in the rows checked here). */
-function parseCsvLine(line: string): string[] {
-  const out: string[] = [];
+/** A whole CSV body, RFC 4180: quoted fields may hold commas, quotes ("") and line breaks. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
   let field = "";
   let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
     if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
+      if (ch === '"' && text[i + 1] === '"') {
         field += '"';
         i++;
       } else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
     else if (ch === ",") {
-      out.push(field);
+      row.push(field);
+      field = "";
+    } else if (ch === "\n" || ch === "\r") {
+      if (ch === "\r" && text[i + 1] === "\n") i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
       field = "";
     } else field += ch;
   }
-  out.push(field);
-  return out;
+  if (field || row.length) rows.push([...row, field]);
+  return rows;
 }
 
 /** Throws when the response does not conform, naming the operation and each problem. */

@@ -166,6 +166,20 @@ export async function plan(context) {
     token: tokens.customer,
   });
 
+  // Finding (issue 20): address and q through the search index; their rules beyond length are the service's.
+  add("list, by address and words", L, 200, "GET", `?address=${encodeURIComponent("+964 (750) 123-4567")}&q=deliv*`);
+  add("list, a quote left open in q", L, 400, "GET", `?q=${encodeURIComponent('"unclosed')}`, {
+    inexpressible: "q's query language (quotes, prefixes) is not a schema rule",
+  });
+
+  // Exporting (issue 20): NDJSON and CSV, streamed.
+  const X = "exportCustomerCommunications";
+  add("export, NDJSON", X, 200, "GET", "/export?q=way");
+  add("export, CSV", X, 200, "GET", "/export?format=csv&sort_order=asc");
+  add("export, format xml", X, 400, "GET", "/export?format=xml", { invalid: true });
+  add("export, no token", X, 401, "GET", "/export", noToken);
+  add("export, a driver", X, 403, "GET", "/export", { token: tokens.driver });
+
   const G = "getCustomerCommunication";
   add("get", G, 200, "GET", () => `/${id()}`);
   add("get, not a UUID", G, 400, "GET", "/not-a-uuid", { invalid: true });
@@ -583,6 +597,7 @@ export async function plan(context) {
   const bearer = [
     [C, "POST", `?${scoped}`, create],
     [L, "GET", `?${scoped}`],
+    [X, "GET", `/export?${scoped}`],
     [G, "GET", () => `/${id()}?${scoped}`],
     [U, "PATCH", () => `/${id()}?${scoped}`, status],
     [E, "GET", () => `/${id()}/events?${scoped}`],
