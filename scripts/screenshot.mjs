@@ -13,32 +13,17 @@
  * Options (environment): PORT and INSPECTOR_PORT (default: free ports),
  * PERSIST_TO (default: a temporary directory), CHROMIUM (default /usr/bin/chromium).
  */
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS, ensureChromium } from "./lib/chromium.mjs";
 import { freePort, portOption } from "./lib/ports.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const OPERATIONS = ["List Customer Communications", "Create Customer Communication"];
 const OUT_DIR = join(ROOT, "screenshots");
-
-function ensureChromium() {
-  if (existsSync(CHROMIUM)) return;
-  console.log(`${CHROMIUM} not found: installing Debian's chromium (apt-get)`);
-  const sudo = process.getuid?.() === 0 ? [] : ["sudo"];
-  for (const args of [
-    ["apt-get", "update"],
-    ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-  ]) {
-    const [cmd, ...rest] = [...sudo, ...args];
-    const run = spawnSync(cmd, rest, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-    if (run.status !== 0) throw new Error(`${args.join(" ")} failed (exit ${run.status})`);
-  }
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium installed but ${CHROMIUM} does not exist`);
-}
 
 async function waitFor(url, child, timeoutMs = 60_000) {
   const until = Date.now() + timeoutMs;
@@ -97,16 +82,7 @@ try {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1440, height: 1000 },
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: CHROMIUM_ARGS,
   });
   const page = browser.pages()[0] ?? (await browser.newPage());
   const blocked = [];

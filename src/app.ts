@@ -19,6 +19,7 @@ import { adminRouter } from "./admin";
 import { archiveRouter } from "./archive";
 import { communicationsRouter } from "./communications";
 import { config } from "./config";
+import { consoleRouter } from "./console";
 import { docsRouter } from "./docs";
 import type { AppEnv } from "./env";
 import { errorResponse } from "./lib/error-handler";
@@ -97,7 +98,8 @@ export function createApp() {
     .route("/", communicationsRouter)
     .route("/", archiveRouter)
     .route("/", adminRouter)
-    .route("/", docsRouter);
+    .route("/", docsRouter)
+    .route("/", consoleRouter);
   rejectOtherMethods(app);
 
   registerDocumentComponents(app.openAPIRegistry);

@@ -58,6 +58,12 @@ export function startLocalWorker({ persist, port, inspectorPort, vars }) {
       String(inspectorPort),
       "--persist-to",
       persist,
+      // A script given on the command line is served without the config's
+      // static assets unless they are named again (the console's and /docs' files).
+      "--config",
+      resolve(ROOT, "wrangler.toml"),
+      "--assets",
+      resolve(ROOT, "public"),
       ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       "--show-interactive-dev-session=false",
     ],

@@ -19,6 +19,7 @@ import { protectedRoute, WEBHOOK_TAG } from "../openapi/route";
 import { tenantDb } from "../shards/tenant-db";
 import { forgetConnection } from "../webhooks/connections";
 import { importSendgridKey, standardSecretKey } from "../webhooks/signatures";
+import { SECRET_FIELD } from "./secret-fields";
 import { encryptSecret } from "./secrets";
 import { ProviderConnectionStore } from "./store";
 
@@ -34,9 +35,6 @@ export const ProviderParam = z.enum(PROVIDERS).openapi("ProviderKind", {
   description: "twilio, sendgrid or standard (Standard Webhooks).",
   example: "twilio",
 });
-
-/** The field each provider's PUT body must carry. */
-const SECRET_FIELD = { twilio: "auth_token", sendgrid: "public_key", standard: "secret" } as const;
 
 /** What a valid secret of each field looks like, said when one is malformed (issue 17). */
 const SECRET_FORMAT = {
