@@ -274,7 +274,7 @@ function MessagesView({ lang, query, t }: ViewProps) {
       </form>
       <p id="summary" class="summary" aria-live="polite" />
       <div class="table-wrap">
-        <table id="messages" class="messages">
+        <table id="messages" class="messages" aria-busy="true">
           <caption>{t("messages_caption")}</caption>
           <thead>
             <tr>
@@ -315,7 +315,7 @@ function MessageView({ lang, query, t }: ViewProps) {
       <h1 id="view-heading" tabindex={-1}>
         {t("message_heading")}
       </h1>
-      <div id="message" hidden>
+      <div id="message" aria-busy="true" hidden>
         <section class="card" aria-labelledby="details-heading">
           <h2 id="details-heading">{t("details_heading")}</h2>
           <dl id="fields" class="fields" />
@@ -364,7 +364,7 @@ function ProvidersView({ t }: ViewProps) {
       </h1>
       <p>{t("providers_intro")}</p>
       <div class="table-wrap">
-        <table id="providers">
+        <table id="providers" aria-busy="true">
           <caption>{t("providers_caption")}</caption>
           <thead>
             <tr>

@@ -47,3 +47,8 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
 export const show = (node: HTMLElement, visible = true) => {
   node.hidden = !visible;
 };
+
+/** aria-busy on a region while it loads: assistive technology waits for the whole update (and so do the tests). */
+export const busy = (node: HTMLElement, value: boolean) => {
+  node.setAttribute("aria-busy", String(value));
+};

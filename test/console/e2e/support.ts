@@ -152,3 +152,14 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
 export function text(lang: Language, key: keyof (typeof consoleCatalogue)["en"], params: Record<string, string> = {}) {
   return consoleCatalogue[lang][key].replace(/\{(\w+)\}/g, (whole, name: string) => params[name] ?? whole);
 }
+
+/** Waits until the region `selector` has loaded (the client clears aria-busy when its data is shown). */
+export async function loaded(page: Page, selector = "#messages") {
+  await page.locator(`${selector}[aria-busy="false"]`).waitFor({ state: "attached" });
+}
+
+/** The ids of the rows the Messages view shows, in order. */
+export async function shownIds(page: Page): Promise<string[]> {
+  await loaded(page);
+  return page.locator("#messages tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-id") ?? ""));
+}

@@ -8,7 +8,7 @@
 import { canManage, canReadTenant } from "../../../auth/permissions";
 import type { ConsoleKey } from "../../../i18n/console";
 import { api } from "../api";
-import { byId, el, replace, show } from "../dom";
+import { busy, byId, el, replace, show } from "../dom";
 import { alert, notice } from "../notices";
 import type { Session } from "../session";
 import type { Communication, CommunicationEvent } from "../shared-types";
@@ -106,11 +106,14 @@ export async function messageView(session: Session) {
   const id = document.body.dataset.id ?? "";
   const path = `/${encodeURIComponent(id)}`;
 
+  const region = byId("message");
   const load = async () => {
+    busy(region, true);
     const [one, events] = await Promise.all([
       api<{ communication: Communication }>(path),
       api<{ events: CommunicationEvent[] }>(`${path}/events`),
     ]);
+    busy(region, false);
     if (!one.ok || !events.ok) {
       const failed = one.ok ? events : one;
       if (!failed.ok)
@@ -128,7 +131,7 @@ export async function messageView(session: Session) {
       Object.keys(details).length === 0 ? el("p", { class: "muted" }, t("details_empty")) : layout(details),
     );
     replace(byId("timeline"), ...timeline(c, events.body.events));
-    show(byId("message"));
+    show(region);
     return c;
   };
 

@@ -10,7 +10,7 @@
 import { isCustomer } from "../../../auth/permissions";
 import { CONSOLE_PATH, DEFAULT_PAGE_SIZE, FILTERS } from "../../shared";
 import { api, type Query } from "../api";
-import { byId, el, replace, show } from "../dom";
+import { busy, byId, el, replace, show } from "../dom";
 import { alert } from "../notices";
 import { PAGES, type Session } from "../session";
 import type { Communication, CommunicationPage } from "../shared-types";
@@ -105,15 +105,18 @@ export async function messagesView(session: Session) {
   const here: Record<string, string | undefined> = { ...Object.fromEntries(params), language: undefined };
 
   const summary = byId("summary");
+  const table = byId("messages");
   summary.textContent = t("loading");
+  busy(table, true);
   const answer = await api<CommunicationPage>("", { query: { ...filters, cursor } });
+  busy(table, false);
   if (!answer.ok) {
     summary.textContent = "";
     alert(answer);
     return;
   }
   const page = answer.body;
-  const tbody = byId("messages").querySelector("tbody") as HTMLTableSectionElement;
+  const tbody = table.querySelector("tbody") as HTMLTableSectionElement;
   replace(tbody, ...page.communications.map((c) => row(c, here)));
   performance.mark("cc:first-rows");
   show(byId("empty"), page.communications.length === 0);

@@ -8,7 +8,7 @@ import type { Provider } from "../../../db/schema";
 import { SECRET_FIELD } from "../../../providers/secret-fields";
 import { PROVIDER_NAMES } from "../../shared";
 import { api } from "../api";
-import { byId, el, replace, show } from "../dom";
+import { busy, byId, el, replace, show } from "../dom";
 import { alert, notice } from "../notices";
 import type { Connection } from "../shared-types";
 import { formatDate, t } from "../texts";
@@ -63,11 +63,14 @@ function connectionRow(p: Connection, reload: () => Promise<void>): HTMLTableRow
 }
 
 export async function providersView() {
+  const table = byId("providers");
   const reload = async () => {
+    busy(table, true);
     const answer = await api<{ providers: Connection[] }>("/providers");
+    busy(table, false);
     if (!answer.ok) return alert(answer);
     const rows = answer.body.providers;
-    replace(byId("providers").querySelector("tbody") as HTMLElement, ...rows.map((p) => connectionRow(p, reload)));
+    replace(table.querySelector("tbody") as HTMLElement, ...rows.map((p) => connectionRow(p, reload)));
     show(byId("providers-none"), rows.length === 0);
   };
 
