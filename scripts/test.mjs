@@ -8,6 +8,7 @@
  *   vitest  every test in workerd (its own quiet reporter: failures and the summary)
  *   openapi npm run openapi:lint (validator, Spectral, the warnings explained in docs/security.md)
  *   build   the Worker bundle (wrangler deploy --dry-run); README's size figure within 5% of it
+ *   console the console in headless Chromium against wrangler dev (npm run test:console)
  *   docs    npm run docs:check (every shell block of README.md and docs/*.md, every link)
  *
  * A stage that passes prints one summary (a few lines for vitest and
@@ -111,6 +112,11 @@ const STAGES = {
   build: {
     what: "npm run build",
     run: () => checkBundleFigure(run("npm", ["run", "-s", "build"], { WRANGLER_HIDE_BANNER: "true" })),
+  },
+  console: {
+    what: "npm run test:console",
+    streams: true,
+    run: () => stream("vitest", ["run", "--config", "vitest.console.config.ts"]),
   },
   docs: {
     what: "npm run docs:check",
