@@ -30,14 +30,16 @@ function mustRun(cmd, args) {
 }
 
 /**
- * Starts the Worker; `vars` are passed as `--var NAME:value`. Returns the
- * log file's path, `ready()` (resolves once /openapi.json answers, within
- * 60 s) and `stop()`.
+ * Starts the Worker; `vars` are passed as `--var NAME:value`; `prepare(persist)`,
+ * if given, runs after the migrations and before the server opens the
+ * databases (a bulk seed). Returns the log file's path, `ready()` (resolves
+ * once /openapi.json answers, within 60 s) and `stop()`.
  */
-export function startLocalWorker({ persist, port, inspectorPort, vars }) {
+export function startLocalWorker({ persist, port, inspectorPort, vars, prepare }) {
   rmSync(persist, { recursive: true, force: true });
   mkdirSync(persist, { recursive: true });
   mustRun("node", ["scripts/migrate.mjs", "--local", "--persist-to", persist]);
+  prepare?.(persist);
   const dist = resolve(persist, "dist");
   mustRun("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dist, "--env="]);
 
