@@ -142,12 +142,17 @@ export async function messageView(session: Session) {
   const status = byId<HTMLSelectElement>("sc-status");
   const at = byId<HTMLInputElement>("sc-at");
   status.value = c.status;
-  at.value = toLocalInput();
+  const shown = toLocalInput();
+  at.value = shown;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    // Left as shown, "when" means now, to the millisecond: the field holds whole seconds, and a
+    // time truncated to the second can fall before an event recorded in that same second, which
+    // the API's forward-only rule would then ignore.
+    const occurredAt = at.value === shown ? new Date().toISOString() : localToIso(at.value);
     const answer = await api<{ communication: Communication }>(path, {
       method: "PATCH",
-      body: { status: status.value, occurred_at: localToIso(at.value) },
+      body: { status: status.value, occurred_at: occurredAt },
     });
     if (!answer.ok) return alert(answer);
     await load();
