@@ -6,7 +6,8 @@
  *     event subscriptions may call receivers on 127.0.0.1;
  *  2. the migrations applied to every local D1 database (.wrangler/state, or
  *     --persist-to DIR), one line per database;
- *  3. ready-to-use tokens for the demo tenant, printed as `export` lines;
+ *  3. ready-to-use tokens for the demo tenant, printed as `export` lines,
+ *     with the addresses of the API reference and the console;
  *  4. `wrangler dev` on 127.0.0.1; once it answers, its origin is recorded in
  *     .wrangler/dev-server.json, where `npm run db:seed` finds it.
  *
@@ -131,6 +132,7 @@ Then try:
     -d '{"customer_id":"${DEMO_CUSTOMER}","type":"sms","content":"Your delivery is on its way"}'
   curl -s "$BASE?page=1&limit=10" -H "Authorization: Bearer $ADMIN_TOKEN"
 API reference: ${origin}/docs; inspector on 127.0.0.1:${inspectorPort}
+Console: ${origin}/console (sign in by pasting ADMIN_TOKEN, or CUSTOMER_TOKEN for a customer's view)
 `);
 
 const dev = spawn(

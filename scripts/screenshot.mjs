@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 /**
  * `npm run docs:screenshot`: renders the API reference (/docs) in headless
- * Chromium and saves screenshots/docs.png.
+ * Chromium and saves screenshots/docs.png; then each view of the console in
+ * a left-to-right and a right-to-left language, saved to docs/screenshots/
+ * (committed: the README shows them; scripts/lib/console-screenshots.mjs).
  *  1. installs Debian's `chromium` if /usr/bin/chromium is missing (apt-get);
  *  2. starts the Worker with `wrangler dev` on 127.0.0.1 (a free port, a
- *     throw-away --persist-to directory, so the local dev database is untouched);
+ *     throw-away --persist-to directory, migrated, so the local dev database
+ *     is untouched; its own random JWT and provider keys);
  *  3. opens /docs with every non-loopback request blocked and recorded: the
  *     page must work with no internet;
  *  4. fails unless both published operations ("List Customer Communications",
@@ -13,12 +16,14 @@
  * Options (environment): PORT and INSPECTOR_PORT (default: free ports),
  * PERSIST_TO (default: a temporary directory), CHROMIUM (default /usr/bin/chromium).
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS, ensureChromium } from "./lib/chromium.mjs";
+import { consoleScreenshots } from "./lib/console-screenshots.mjs";
 import { freePort, portOption } from "./lib/ports.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -48,6 +53,15 @@ const persist = process.env.PERSIST_TO
   : mkdtempSync(join(tmpdir(), "cc-docs-state-"));
 const profile = mkdtempSync(join(tmpdir(), "cc-docs-chromium-"));
 const base = `http://127.0.0.1:${port}`;
+const jwtSecret = randomBytes(32).toString("hex");
+const migrate = spawnSync("node", ["scripts/migrate.mjs", "--local", "--persist-to", persist], {
+  cwd: ROOT,
+  encoding: "utf8",
+});
+if (migrate.status !== 0) {
+  console.error(migrate.stdout, migrate.stderr);
+  process.exit(1);
+}
 
 const wrangler = spawn(
   "npx",
@@ -62,6 +76,10 @@ const wrangler = spawn(
     String(inspectorPort),
     "--persist-to",
     persist,
+    "--var",
+    `JWT_SECRET:${jwtSecret}`,
+    "--var",
+    `PROVIDER_SECRETS_KEY:${randomBytes(32).toString("base64")}`,
     "--show-interactive-dev-session=false",
   ],
   { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, CI: "true" } },
@@ -130,6 +148,8 @@ try {
   } else {
     console.log(`on the page: ${OPERATIONS.join(", ")}`);
   }
+  const shots = await consoleScreenshots(browser, base, jwtSecret, join(ROOT, "docs", "screenshots"));
+  console.log(`saved ${shots.length} console screenshots in docs/screenshots/`);
   if (blocked.length) {
     failed = true;
     console.error(`the page tried to reach the internet (blocked):\n  ${blocked.join("\n  ")}`);

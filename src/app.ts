@@ -19,6 +19,7 @@ import { adminRouter } from "./admin";
 import { archiveRouter } from "./archive";
 import { communicationsRouter } from "./communications";
 import { config } from "./config";
+import { consoleRouter } from "./console";
 import { docsRouter } from "./docs";
 import type { AppEnv } from "./env";
 import { exportRouter } from "./export";
@@ -112,7 +113,8 @@ export function createApp() {
     .route("/", archiveRouter)
     .route("/", adminRouter)
     .route("/", unmatchedRouter) // GET /providers/unmatched (issue 16)
-    .route("/", docsRouter);
+    .route("/", docsRouter)
+    .route("/", consoleRouter);
   rejectOtherMethods(app);
 
   registerDocumentComponents(app.openAPIRegistry);

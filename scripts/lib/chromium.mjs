@@ -1,10 +1,12 @@
 /**
- * Debian's Chromium for the scripts that drive a browser (docs:screenshot,
- * test:browser): installed with apt-get when missing, so a fresh machine
- * (CI) needs no manual step; CHROMIUM names another binary.
+ * Headless Chromium for the scripts that drive a browser (docs:screenshot,
+ * test:browser, the console's browser tests): Debian's package, installed
+ * with apt-get when missing so a fresh machine (CI) needs no manual step;
+ * CHROMIUM names another binary. Driven by playwright-core.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { chromium } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
@@ -20,6 +22,7 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
+/** Installs Debian's `chromium` (apt-get) if CHROMIUM does not exist. */
 export function ensureChromium() {
   if (existsSync(CHROMIUM)) return;
   console.log(`${CHROMIUM} not found: installing Debian's chromium (apt-get)`);
@@ -36,4 +39,10 @@ export function ensureChromium() {
     if (run.status !== 0) throw new Error(`${args.join(" ")} failed (exit ${run.status})`);
   }
   if (!existsSync(CHROMIUM)) throw new Error(`chromium installed but ${CHROMIUM} does not exist`);
+}
+
+/** A fresh headless browser (no profile kept: each context starts empty). */
+export function launchChromium() {
+  ensureChromium();
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }

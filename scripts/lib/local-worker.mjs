@@ -32,15 +32,18 @@ function mustRun(cmd, args) {
 }
 
 /**
- * Starts the Worker; `vars` are passed as `--var NAME:value`. Returns the
+ * Starts the Worker; `vars` are passed as `--var NAME:value`; `prepare(persist)`,
+ * if given, runs after the migrations and before the server opens the
+ * databases (a bulk seed). Returns the
  * log file's path, `ready()` (resolves once /openapi.json answers, within
  * 60 s), `stop()`, and `pgid`: the process group of wrangler and its workerd
  * (for reading their CPU time from /proc), and `restart()`.
  */
-export function startLocalWorker({ persist, port, inspectorPort, vars, migrate = true, reset = true, dist }) {
+export function startLocalWorker({ persist, port, inspectorPort, vars, migrate = true, reset = true, dist, prepare }) {
   if (reset) rmSync(persist, { recursive: true, force: true });
   mkdirSync(persist, { recursive: true });
   if (migrate) mustRun("node", ["scripts/migrate.mjs", "--local", "--persist-to", persist]);
+  prepare?.(persist);
   if (!dist) {
     dist = resolve(persist, "dist");
     mustRun("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dist, "--env="]);
@@ -58,6 +61,10 @@ export function startLocalWorker({ persist, port, inspectorPort, vars, migrate =
         // Named, not found by walking up from the script: `dist` may lie outside the project.
         "--config",
         resolve(ROOT, "wrangler.toml"),
+        // A script given on the command line is served without the config's
+        // static assets unless they are named again (the console's and /docs' files).
+        "--assets",
+        resolve(ROOT, "public"),
         "--no-bundle",
         "--ip",
         "127.0.0.1",

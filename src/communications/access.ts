@@ -4,11 +4,11 @@
  * driver calling create gets 403 whatever it sends); handlers then turn the
  * validated tenant/customer parameters into the `Scope` every query runs in.
  */
-import { canManage, canReadTenant, isCustomer, type Principal } from "../auth/principal";
+import { canManage, canReadTenant, isCustomer, mayReadCommunications, type Principal } from "../auth/permissions";
 import { badRequest, forbidden } from "../lib/errors";
 import type { Scope } from "./store";
 
-export const mayRead = (p: Principal) => canReadTenant(p) || isCustomer(p);
+export const mayRead = mayReadCommunications;
 export const mayManage = canManage;
 
 /**

@@ -22,6 +22,7 @@ import { protectedRoute, WEBHOOK_TAG } from "../openapi/route";
 import { onTenantShard, tenantDb } from "../shards/tenant-db";
 import { forgetConnection } from "../webhooks/connections";
 import { importSendgridKey, standardSecretKey } from "../webhooks/signatures";
+import { SECRET_FIELD } from "./secret-fields";
 import { encryptSecret } from "./secrets";
 import { ProviderConnectionStore } from "./store";
 
@@ -169,7 +170,6 @@ const putConnectionRoute = <P extends Provider>(provider: P) =>
   );
 
 /** The field each provider's PUT body carries. */
-const SECRET_FIELD = { twilio: "auth_token", sendgrid: "public_key", standard: "secret" } as const;
 
 /** What a valid secret of each field looks like, said when one is malformed (issue 17). */
 const SECRET_FORMAT = {

@@ -1,45 +1,54 @@
 /**
- * The message catalogue is complete in every language, and each route
- * answers in the caller's language: `language` first, then
- * Accept-Language, then English.
+ * The message catalogue (and the console's, src/i18n/console.ts) is
+ * complete in every language, and each route answers in the caller's
+ * language: `language` first, then Accept-Language, then English.
  */
 import { describe, expect, it } from "vitest";
-import { catalogue, LANGUAGES, type MessageKey, resolveLanguage, translate } from "../../src/i18n/messages";
+import { consoleCatalogue, consoleText } from "../../src/i18n/console";
+import { catalogue, LANGUAGES, type Language, resolveLanguage, translate } from "../../src/i18n/messages";
 import { call, callers, communicationBody, newTenant } from "../support/helpers";
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
-const KEYS = Object.keys(catalogue.en) as MessageKey[];
 const OTHER_LANGUAGES = LANGUAGES.filter((l) => l !== "en");
 
-describe("the catalogue", () => {
+// The API's messages and the console's texts (src/i18n/console.ts) obey the same rules.
+describe.each([
+  ["the API's catalogue", catalogue as Record<Language, Record<string, string>>],
+  ["the console's catalogue", consoleCatalogue as Record<Language, Record<string, string>>],
+])("%s", (_name, texts) => {
+  const KEYS = Object.keys(texts.en);
+
   it("has the four platform languages", () => {
-    expect(Object.keys(catalogue).sort()).toEqual(["ar", "en", "fa", "ku"]);
+    expect(Object.keys(texts).sort()).toEqual(["ar", "en", "fa", "ku"]);
   });
 
   it.each(LANGUAGES)("%s has exactly the English keys", (lang) => {
-    expect(Object.keys(catalogue[lang]).sort()).toEqual([...KEYS].sort());
+    expect(Object.keys(texts[lang]).sort()).toEqual([...KEYS].sort());
   });
 
   it.each(LANGUAGES)("%s: every message is non-empty with the same {placeholders} as English", (lang) => {
     for (const key of KEYS) {
-      const text = catalogue[lang][key];
+      const text = texts[lang][key];
       expect(typeof text, `${lang}.${key}`).toBe("string");
-      expect(text.trim().length, `${lang}.${key} is empty`).toBeGreaterThan(0);
-      expect(placeholders(text), `${lang}.${key} placeholders`).toEqual(placeholders(catalogue.en[key]));
+      expect(text?.trim().length, `${lang}.${key} is empty`).toBeGreaterThan(0);
+      expect(placeholders(text ?? ""), `${lang}.${key} placeholders`).toEqual(placeholders(texts.en[key] ?? ""));
     }
   });
 
   it.each(OTHER_LANGUAGES)("%s is translated: no message is left in English", (lang) => {
-    for (const key of KEYS) expect(catalogue[lang][key], key).not.toBe(catalogue.en[key]);
+    for (const key of KEYS) expect(texts[lang][key], key).not.toBe(texts.en[key]);
   });
 
   it.each(OTHER_LANGUAGES)("%s is written in Arabic script", (lang) => {
-    for (const key of KEYS) expect(catalogue[lang][key], key).toMatch(/[\u0600-\u06FF]/);
+    for (const key of KEYS) expect(texts[lang][key], key).toMatch(/[\u0600-\u06FF]/);
   });
+});
 
+describe("translate", () => {
   it("translate() fills every placeholder", () => {
     expect(translate("en", "field_too_big", { field: "limit", max: 100 })).toBe("limit must be at most 100");
     expect(translate("ar", "field_required", { field: "type" })).toBe("الحقل type مطلوب");
+    expect(consoleText("fa", "messages_total", { count: "۱۲" })).toBe("پیام‌های منطبق: ۱۲");
   });
 });
 

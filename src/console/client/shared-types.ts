@@ -1,0 +1,28 @@
+/**
+ * The API's shapes as the console reads them: types only, inferred from the
+ * Zod schemas that validate and document the API (nothing of Zod reaches
+ * the browser).
+ */
+import type { z } from "zod";
+import type {
+  Communication as CommunicationSchema,
+  CommunicationEvent as EventSchema,
+  ListResponse,
+} from "../../communications/schemas";
+import type { Provider } from "../../db/schema";
+
+export type Communication = z.infer<typeof CommunicationSchema>;
+export type CommunicationEvent = z.infer<typeof EventSchema>;
+export type CommunicationPage = z.infer<typeof ListResponse>;
+/**
+ * A provider connection as the API returns it (src/providers/routes.ts,
+ * `Connection`). Written out because that module's imports reach the Worker's
+ * own globals; test/console/console.test.ts checks at compile time that the
+ * two types are the same.
+ */
+export interface Connection {
+  provider: Provider;
+  webhook_url: string;
+  created_at: string;
+  updated_at: string;
+}
