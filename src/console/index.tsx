@@ -17,8 +17,8 @@ import { Page, type View } from "./page";
 import { CONSOLE_CSP } from "./policy";
 import { CONSOLE_PATH, FILTERS } from "./shared";
 
-/** Query parameters a console page keeps (across a language change, and in the back link): filters and the cursor. */
-const KEPT = new Set<string>([...FILTERS, "cursor"]);
+/** Query parameters a console page keeps (across a language change, and in the back link): filters, the cursor, live. */
+const KEPT = new Set<string>([...FILTERS, "cursor", "live"]);
 const MAX_KEPT_LENGTH = 200;
 
 function render(c: Context<AppEnv>, view: View, id?: string) {
@@ -45,4 +45,5 @@ export const consoleRouter = new Hono<AppEnv>()
   .use(`${CONSOLE_PATH}/*`, withPolicy)
   .get(CONSOLE_PATH, (c) => render(c, "messages"))
   .get(`${CONSOLE_PATH}/messages/:id`, (c) => render(c, "message", c.req.param("id")))
-  .get(`${CONSOLE_PATH}/providers`, (c) => render(c, "providers"));
+  .get(`${CONSOLE_PATH}/providers`, (c) => render(c, "providers"))
+  .get(`${CONSOLE_PATH}/subscriptions`, (c) => render(c, "subscriptions"));

@@ -13,6 +13,7 @@ import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import { BASE_PATH } from "../communications/routes";
 import { COMMUNICATION_TYPES, DIRECTIONS, PROVIDERS, STATUSES } from "../db/schema";
+import { EVENT_TYPES } from "../events/event";
 import { type ConsoleKey, consoleCatalogue, consoleText } from "../i18n/console";
 import type { Language } from "../i18n/messages";
 import { CONSOLE_ICON, CONSOLE_SCRIPT, CONSOLE_STYLES } from "./policy";
@@ -23,7 +24,7 @@ export const RTL: ReadonlySet<Language> = new Set(["ar", "ku", "fa"]);
 /** Each language by its own name, as language pickers show them. */
 const LANGUAGE_NAMES: Record<Language, string> = { en: "English", ar: "العربية", ku: "کوردی", fa: "فارسی" };
 
-export type View = "messages" | "message" | "providers";
+export type View = "messages" | "message" | "providers" | "subscriptions";
 
 export interface PageProps {
   lang: Language;
@@ -54,6 +55,7 @@ const VIEW_TITLE: Record<View, ConsoleKey> = {
   messages: "nav_messages",
   message: "message_heading",
   providers: "nav_providers",
+  subscriptions: "nav_subscriptions",
 };
 
 export function Page(props: PageProps) {
@@ -90,11 +92,21 @@ export function Page(props: PageProps) {
               <li>
                 <a
                   href={consoleHref(`${CONSOLE_PATH}/providers`, lang)}
-                  data-needs="manage"
+                  data-needs="staff"
                   aria-current={current("providers")}
                   hidden
                 >
                   {t("nav_providers")}
+                </a>
+              </li>
+              <li>
+                <a
+                  href={consoleHref(`${CONSOLE_PATH}/subscriptions`, lang)}
+                  data-needs="manage"
+                  aria-current={current("subscriptions")}
+                  hidden
+                >
+                  {t("nav_subscriptions")}
                 </a>
               </li>
             </ul>
@@ -163,6 +175,7 @@ export function Page(props: PageProps) {
             {view === "messages" && <MessagesView {...props} t={t} />}
             {view === "message" && <MessageView {...props} t={t} />}
             {view === "providers" && <ProvidersView {...props} t={t} />}
+            {view === "subscriptions" && <SubscriptionsView {...props} t={t} />}
           </section>
         </main>
       </body>
@@ -257,6 +270,10 @@ function MessagesView({ lang, query, t }: ViewProps) {
           {input("f-before", "created_before", "filter_created_before", "datetime-local")}
           {input("f-provider", "provider", "filter_provider")}
           {input("f-provider-id", "provider_message_id", "filter_provider_message_id")}
+          {input("f-address", "address", "filter_address")}
+          <Field id="f-q" label={t("filter_q")}>
+            <input id="f-q" name="q" type="search" value={query.q ?? ""} dir="auto" autocomplete="off" />
+          </Field>
           <Field id="f-limit" label={t("filter_limit")}>
             <select id="f-limit" name="limit">
               {PAGE_SIZES.map((n) => (
@@ -272,7 +289,27 @@ function MessagesView({ lang, query, t }: ViewProps) {
           <a href={consoleHref(CONSOLE_PATH, lang)}>{t("filters_clear")}</a>
         </div>
       </form>
-      <p id="summary" class="summary" aria-live="polite" />
+      <div class="toolbar">
+        <p id="summary" class="summary" aria-live="polite" />
+        <div class="tools">
+          <button type="button" id="live-toggle" aria-pressed={query.live === "1" ? "true" : "false"}>
+            {t("live_label")}
+          </button>
+          <fieldset class="inline export">
+            <legend>{t("export_label")}</legend>
+            <button type="button" id="export-csv" aria-describedby="export-hint">
+              {t("export_csv")}
+            </button>
+            <button type="button" id="export-ndjson" aria-describedby="export-hint">
+              {t("export_ndjson")}
+            </button>
+          </fieldset>
+        </div>
+      </div>
+      <p id="export-hint" class="hint">
+        {t("export_hint")}
+      </p>
+      <p id="live-status" class="live-status" role="status" aria-live="polite" />
       <div class="table-wrap">
         <table id="messages" class="messages" aria-busy="true">
           <caption>{t("messages_caption")}</caption>
@@ -362,49 +399,200 @@ function ProvidersView({ t }: ViewProps) {
       <h1 id="view-heading" tabindex={-1}>
         {t("providers_heading")}
       </h1>
-      <p>{t("providers_intro")}</p>
+      {/* Connections need manage:operations:tenant; the unmatched events any tenant staff may read. */}
+      <div id="connections" hidden>
+        <p>{t("providers_intro")}</p>
+        <div class="table-wrap">
+          <table id="providers" aria-busy="true">
+            <caption>{t("providers_caption")}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t("col_provider")}</th>
+                <th scope="col">{t("col_webhook_url")}</th>
+                <th scope="col">{t("field_created_at")}</th>
+                <th scope="col">{t("field_updated_at")}</th>
+                <th scope="col">{t("col_actions")}</th>
+              </tr>
+            </thead>
+            <tbody />
+          </table>
+        </div>
+        <p id="providers-none" hidden>
+          {t("providers_none")}
+        </p>
+        <section class="card narrow" aria-labelledby="connect-heading">
+          <h2 id="connect-heading">{t("connect_heading")}</h2>
+          <p id="connect-hint">{t("connect_hint")}</p>
+          <form id="connect-form">
+            <Field id="cp-provider" label={t("connect_provider")}>
+              <select id="cp-provider">
+                {PROVIDERS.map((p) => (
+                  <option value={p}>{PROVIDER_NAMES[p]}</option>
+                ))}
+              </select>
+            </Field>
+            <Field id="cp-secret" label={t("secret_twilio")}>
+              <input
+                id="cp-secret"
+                type="password"
+                dir="ltr"
+                autocomplete="off"
+                spellcheck={false}
+                required
+                aria-describedby="connect-hint"
+              />
+            </Field>
+            <div class="actions">
+              <button type="submit">{t("connect_submit")}</button>
+            </div>
+          </form>
+        </section>
+      </div>
+      <section aria-labelledby="unmatched-heading">
+        <h2 id="unmatched-heading">{t("unmatched_heading")}</h2>
+        <p>{t("unmatched_intro")}</p>
+        <div class="table-wrap">
+          <table id="unmatched" aria-busy="true">
+            <caption>{t("unmatched_caption")}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t("col_provider")}</th>
+                <th scope="col">{t("filter_provider_message_id")}</th>
+                <th scope="col">{t("col_status")}</th>
+                <th scope="col">{t("col_provider_status")}</th>
+                <th scope="col">{t("col_occurred")}</th>
+                <th scope="col">{t("col_received")}</th>
+                <th scope="col">{t("col_expires")}</th>
+              </tr>
+            </thead>
+            <tbody />
+          </table>
+        </div>
+        <p id="unmatched-none" hidden>
+          {t("unmatched_none")}
+        </p>
+        <p>
+          <button type="button" id="unmatched-more" hidden>
+            {t("show_more")}
+          </button>
+        </p>
+      </section>
+    </>
+  );
+}
+
+function SubscriptionsView({ t }: ViewProps) {
+  return (
+    <>
+      <h1 id="view-heading" tabindex={-1}>
+        {t("subscriptions_heading")}
+      </h1>
+      <p>{t("subscriptions_intro")}</p>
+      <section id="secret-once" class="card secret" aria-labelledby="secret-heading" tabindex={-1} hidden>
+        <h2 id="secret-heading">{t("sub_secret_heading")}</h2>
+        <p id="secret-hint">{t("sub_secret_once")}</p>
+        <div class="copy">
+          <input
+            id="secret-value"
+            type="text"
+            readonly
+            dir="ltr"
+            class="url"
+            aria-label={t("sub_secret_heading")}
+            aria-describedby="secret-hint"
+          />
+          <button type="button" id="secret-copy">
+            {t("copy")}
+          </button>
+          <button type="button" id="secret-done">
+            {t("sub_secret_done")}
+          </button>
+        </div>
+      </section>
       <div class="table-wrap">
-        <table id="providers" aria-busy="true">
-          <caption>{t("providers_caption")}</caption>
+        <table id="subscriptions" aria-busy="true">
+          <caption>{t("subscriptions_caption")}</caption>
           <thead>
             <tr>
-              <th scope="col">{t("col_provider")}</th>
-              <th scope="col">{t("col_webhook_url")}</th>
+              <th scope="col">{t("col_url")}</th>
+              <th scope="col">{t("col_events")}</th>
+              <th scope="col">{t("col_description")}</th>
+              <th scope="col">{t("col_status")}</th>
               <th scope="col">{t("field_created_at")}</th>
-              <th scope="col">{t("field_updated_at")}</th>
               <th scope="col">{t("col_actions")}</th>
             </tr>
           </thead>
           <tbody />
         </table>
       </div>
-      <p id="providers-none" hidden>
-        {t("providers_none")}
+      <p id="subscriptions-none" hidden>
+        {t("subscriptions_none")}
       </p>
-      <section class="card narrow" aria-labelledby="connect-heading">
-        <h2 id="connect-heading">{t("connect_heading")}</h2>
-        <p id="connect-hint">{t("connect_hint")}</p>
-        <form id="connect-form">
-          <Field id="cp-provider" label={t("connect_provider")}>
-            <select id="cp-provider">
-              {PROVIDERS.map((p) => (
-                <option value={p}>{PROVIDER_NAMES[p]}</option>
-              ))}
-            </select>
+      <section id="deliveries" class="card" aria-labelledby="deliveries-heading" tabindex={-1} hidden>
+        <h2 id="deliveries-heading">{t("sub_deliveries")}</h2>
+        <p>{t("deliveries_intro")}</p>
+        <p id="delivery-counts" />
+        <div class="table-wrap">
+          <table id="delivery-log" aria-busy="true">
+            <caption>{t("deliveries_caption")}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t("col_event")}</th>
+                <th scope="col">{t("col_status")}</th>
+                <th scope="col">{t("col_attempts")}</th>
+                <th scope="col">{t("col_last_answer")}</th>
+                <th scope="col">{t("col_last_attempt")}</th>
+                <th scope="col">{t("col_next_attempt")}</th>
+              </tr>
+            </thead>
+            <tbody />
+          </table>
+        </div>
+        <p id="deliveries-none" hidden>
+          {t("deliveries_none")}
+        </p>
+        <p>
+          <button type="button" id="deliveries-more" hidden>
+            {t("show_more")}
+          </button>
+        </p>
+        <h3 id="replay-heading">{t("replay_heading")}</h3>
+        <p id="replay-hint">{t("replay_hint")}</p>
+        <form id="replay-form" class="grid" aria-labelledby="replay-heading">
+          <Field id="rp-since" label={t("replay_since")}>
+            <input id="rp-since" type="datetime-local" step="1" required dir="ltr" aria-describedby="replay-hint" />
           </Field>
-          <Field id="cp-secret" label={t("secret_twilio")}>
-            <input
-              id="cp-secret"
-              type="password"
-              dir="ltr"
-              autocomplete="off"
-              spellcheck={false}
-              required
-              aria-describedby="connect-hint"
-            />
+          <Field id="rp-until" label={t("replay_until")}>
+            <input id="rp-until" type="datetime-local" step="1" dir="ltr" />
           </Field>
           <div class="actions">
-            <button type="submit">{t("connect_submit")}</button>
+            <button type="submit">{t("replay_submit")}</button>
+            <button type="button" id="deliveries-close">
+              {t("deliveries_close")}
+            </button>
+          </div>
+        </form>
+      </section>
+      <section class="card narrow" aria-labelledby="sub-create-heading">
+        <h2 id="sub-create-heading">{t("sub_create_heading")}</h2>
+        <form id="sub-form">
+          <Field id="sb-url" label={t("sub_url")}>
+            <input id="sb-url" type="url" required dir="ltr" autocomplete="off" spellcheck={false} />
+          </Field>
+          <fieldset class="choices">
+            <legend>{t("sub_events")}</legend>
+            {EVENT_TYPES.map((e) => (
+              <label>
+                <input type="checkbox" name="events" value={e} checked />
+                {t(`event_${e}` as ConsoleKey)}
+              </label>
+            ))}
+          </fieldset>
+          <Field id="sb-description" label={t("sub_description")}>
+            <input id="sb-description" type="text" maxlength={500} dir="auto" autocomplete="off" />
+          </Field>
+          <div class="actions">
+            <button type="submit">{t("sub_create_submit")}</button>
           </div>
         </form>
       </section>

@@ -17,8 +17,27 @@ export const FILTERS = [
   "created_before",
   "provider",
   "provider_message_id",
+  "address",
+  "q",
   "limit",
 ] as const;
+/**
+ * The filters the live stream takes: the list's less dates and paging
+ * (src/stream/filters.ts, whose imports must not reach the browser;
+ * test/console/console.test.ts checks the two lists are the same).
+ */
+export const STREAM_FILTERS = [
+  "customer_id",
+  "delivery_id",
+  "type",
+  "status",
+  "direction",
+  "provider",
+  "provider_message_id",
+  "address",
+  "q",
+] as const;
+
 export const PAGE_SIZES = [10, 25, 50, 100] as const;
 export const DEFAULT_PAGE_SIZE = 25;
 

@@ -45,7 +45,7 @@ export function decodeUnmatchedCursor(cursor: string): UnmatchedAfter {
   throw badRequest([{ field: "cursor", message: "field_invalid" }]);
 }
 
-const UnmatchedEvent = z
+export const UnmatchedEvent = z
   .object({
     provider: z.string().max(32).nullable().openapi({
       description: "twilio, sendgrid, or another name sent on the standard route; null when the event named none.",

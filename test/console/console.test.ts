@@ -9,11 +9,17 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { z } from "zod";
 import HEADERS from "../../public/_headers?raw";
-import type { Connection as ClientConnection } from "../../src/console/client/shared-types";
+import type {
+  Connection as ClientConnection,
+  UnmatchedEvent as ClientUnmatchedEvent,
+} from "../../src/console/client/shared-types";
 import { CONSOLE_CSP } from "../../src/console/policy";
+import { STREAM_FILTERS as CONSOLE_STREAM_FILTERS } from "../../src/console/shared";
 import { consoleCatalogue } from "../../src/i18n/console";
 import { LANGUAGES } from "../../src/i18n/messages";
 import type { Connection } from "../../src/providers/routes";
+import { STREAM_FILTERS } from "../../src/stream/filters";
+import type { UnmatchedEvent as UnmatchedProviderEvent } from "../../src/webhooks/unmatched";
 
 const ORIGIN = "http://api.test";
 const get = (path: string, headers: Record<string, string> = {}) =>
@@ -27,22 +33,24 @@ const texts = (html: string) => {
 };
 
 describe("GET /console", () => {
-  it.each(["/console", "/console/providers", "/console/messages/0195f3c2-6d1e-7b4a-9c3e-1a2b3c4d5e6f"])(
-    "%s: HTML with the console's policy, never cached stale",
-    async (path) => {
-      const res = await get(path);
-      expect(res.status).toBe(200);
-      expect(res.headers.get("content-type")).toMatch(/^text\/html/);
-      expect(res.headers.get("content-security-policy")).toBe(CONSOLE_CSP);
-      expect(res.headers.get("cache-control")).toBe("no-cache");
-      expect(res.headers.get("vary")).toContain("Accept-Language");
-      expect(res.headers.get("x-frame-options")).toBeTruthy();
-      const html = await res.text();
-      expect(html.startsWith("<!doctype html>")).toBe(true);
-      expect(html).toContain('<script type="module" src="/console/console.js"></script>');
-      expect(html).not.toMatch(/https?:\/\//);
-    },
-  );
+  it.each([
+    "/console",
+    "/console/providers",
+    "/console/subscriptions",
+    "/console/messages/0195f3c2-6d1e-7b4a-9c3e-1a2b3c4d5e6f",
+  ])("%s: HTML with the console's policy, never cached stale", async (path) => {
+    const res = await get(path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(res.headers.get("content-security-policy")).toBe(CONSOLE_CSP);
+    expect(res.headers.get("cache-control")).toBe("no-cache");
+    expect(res.headers.get("vary")).toContain("Accept-Language");
+    expect(res.headers.get("x-frame-options")).toBeTruthy();
+    const html = await res.text();
+    expect(html.startsWith("<!doctype html>")).toBe(true);
+    expect(html).toContain('<script type="module" src="/console/console.js"></script>');
+    expect(html).not.toMatch(/https?:\/\//);
+  });
 
   it("the policy: same origin only, no inline script or style, no eval, no framing, Trusted Types", () => {
     expect(CONSOLE_CSP).toContain("default-src 'self'");
@@ -112,7 +120,12 @@ describe("GET /console", () => {
 });
 
 describe("types the client shares with the API", () => {
-  it("the client's Connection is the API's", () => {
+  it("the client's Connection and UnmatchedEvent are the API's", () => {
     expectTypeOf<ClientConnection>().toEqualTypeOf<z.infer<typeof Connection>>();
+    expectTypeOf<ClientUnmatchedEvent>().toEqualTypeOf<z.infer<typeof UnmatchedProviderEvent>>();
+  });
+
+  it("the Live switch passes the stream the filters it takes", () => {
+    expect([...CONSOLE_STREAM_FILTERS]).toEqual([...STREAM_FILTERS]);
   });
 });

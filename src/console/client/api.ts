@@ -36,6 +36,12 @@ export function apiUrl(path: string, query: Query = {}): URL {
   return url;
 }
 
+/** The Authorization header of the signed-in user (for calls that are not JSON: the export). */
+export function authorization(): string {
+  if (!session) throw new Error("authorization() before sign-in");
+  return `Bearer ${session.token}`;
+}
+
 /** One API call. A 401 ends the session (the token expired or was refused): the promise then never settles. */
 export async function api<T>(
   path: string,

@@ -4,7 +4,7 @@
  * with a pasted token, offers the views the token's permissions allow (the
  * API's own rules: src/auth/permissions.ts), and starts the view.
  */
-import { canManage, mayReadCommunications } from "../../auth/permissions";
+import { canManage, canReadTenant, mayReadCommunications } from "../../auth/permissions";
 import type { ConsoleKey } from "../../i18n/console";
 import { useSession } from "./api";
 import { byId, show } from "./dom";
@@ -14,19 +14,23 @@ import { t } from "./texts";
 import { messageView } from "./views/message";
 import { messagesView } from "./views/messages";
 import { providersView } from "./views/providers";
+import { subscriptionsView } from "./views/subscriptions";
 
-type ViewName = "messages" | "message" | "providers";
+type ViewName = "messages" | "message" | "providers" | "subscriptions";
 const VIEWS: Record<
   ViewName,
   { allowed: (s: session.Session) => boolean; start: (s: session.Session) => Promise<void> }
 > = {
   messages: { allowed: (s) => mayReadCommunications(s.principal), start: messagesView },
   message: { allowed: (s) => mayReadCommunications(s.principal), start: messageView },
-  providers: { allowed: (s) => canManage(s.principal), start: providersView },
+  // Connections need manage:operations:tenant; the unmatched provider events any tenant staff may read.
+  providers: { allowed: (s) => canReadTenant(s.principal), start: providersView },
+  subscriptions: { allowed: (s) => canManage(s.principal), start: subscriptionsView },
 };
 /** What each navigation link needs (`data-needs` in the page). */
 const NEEDS: Record<string, (s: session.Session) => boolean> = {
   read: (s) => mayReadCommunications(s.principal),
+  staff: (s) => canReadTenant(s.principal),
   manage: (s) => canManage(s.principal),
 };
 

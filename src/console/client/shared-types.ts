@@ -10,6 +10,12 @@ import type {
   ListResponse,
 } from "../../communications/schemas";
 import type { Provider } from "../../db/schema";
+import type {
+  Delivery as DeliverySchema,
+  SubscriptionDetail as SubscriptionDetailSchema,
+  Subscription as SubscriptionSchema,
+  SubscriptionWithSecret as SubscriptionWithSecretSchema,
+} from "../../subscriptions/schemas";
 
 export type Communication = z.infer<typeof CommunicationSchema>;
 export type CommunicationEvent = z.infer<typeof EventSchema>;
@@ -26,3 +32,19 @@ export interface Connection {
   created_at: string;
   updated_at: string;
 }
+
+/** An unmatched provider event as GET .../providers/unmatched returns it (src/webhooks/unmatched.ts; checked like Connection). */
+export interface UnmatchedEvent {
+  provider: string | null;
+  provider_message_id: string;
+  status: "sent" | "delivered" | "read" | "failed" | null;
+  provider_status: string;
+  occurred_at: string;
+  received_at: string;
+  expires_at: string;
+}
+
+export type Subscription = z.infer<typeof SubscriptionSchema>;
+export type SubscriptionWithSecret = z.infer<typeof SubscriptionWithSecretSchema>;
+export type SubscriptionDetail = z.infer<typeof SubscriptionDetailSchema>;
+export type Delivery = z.infer<typeof DeliverySchema>;

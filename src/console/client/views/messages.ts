@@ -8,9 +8,12 @@
  */
 
 import { isCustomer } from "../../../auth/permissions";
-import { CONSOLE_PATH, DEFAULT_PAGE_SIZE, FILTERS } from "../../shared";
+import type { ConsoleKey } from "../../../i18n/console";
+import { CONSOLE_PATH, DEFAULT_PAGE_SIZE, FILTERS, STREAM_FILTERS } from "../../shared";
 import { api, type Query } from "../api";
 import { busy, byId, el, replace, show } from "../dom";
+import { download } from "../export";
+import { type LiveEvent, type LiveState, live } from "../live";
 import { alert } from "../notices";
 import { PAGES, type Session } from "../session";
 import type { Communication, CommunicationPage } from "../shared-types";
@@ -61,12 +64,12 @@ export function otherParty(c: Communication): string | null {
   return address || null;
 }
 
-export function row(c: Communication, link: Record<string, string | undefined>): HTMLTableRowElement {
+export function row(c: Communication, link: Record<string, string | undefined>, fresh = false): HTMLTableRowElement {
   const address = otherParty(c);
   const content = c.content === null ? null : firstLine(c.content);
   return el(
     "tr",
-    { "data-id": c.id },
+    { "data-id": c.id, class: fresh ? "fresh" : undefined, title: fresh ? t("live_row") : undefined },
     el(
       "td",
       { "data-label": t("col_time") },
@@ -104,6 +107,14 @@ export async function messagesView(session: Session) {
   const cursor = params.get("cursor") ?? undefined;
   const here: Record<string, string | undefined> = { ...Object.fromEntries(params), language: undefined };
 
+  byId("export-csv").addEventListener("click", () => void download(filters, "csv"));
+  byId("export-ndjson").addEventListener("click", () => void download(filters, "ndjson"));
+
+  if (await list(filters, cursor, here)) liveSwitch(filters, cursor, here);
+}
+
+/** Loads one page of the list; false when the API refused it. */
+async function list(filters: Query, cursor: string | undefined, here: Record<string, string | undefined>) {
   const summary = byId("summary");
   const table = byId("messages");
   summary.textContent = t("loading");
@@ -113,7 +124,7 @@ export async function messagesView(session: Session) {
   if (!answer.ok) {
     summary.textContent = "";
     alert(answer);
-    return;
+    return false;
   }
   const page = answer.body;
   const tbody = table.querySelector("tbody") as HTMLTableSectionElement;
@@ -136,11 +147,78 @@ export async function messagesView(session: Session) {
   show(older, next !== null);
   if (next) {
     older.href = consoleUrl(CONSOLE_PATH, { ...here, cursor: next });
-    older.addEventListener("click", () =>
-      remember(next, { prev: cursor ?? "", start: start > 0 ? start + page.communications.length : 0 }),
-    );
+    older.onclick = () =>
+      remember(next, { prev: cursor ?? "", start: start > 0 ? start + page.communications.length : 0 });
   }
   const newer = byId<HTMLAnchorElement>("page-newer");
   show(newer, cursor !== undefined);
   if (cursor !== undefined) newer.href = consoleUrl(CONSOLE_PATH, { ...here, cursor: trail()[cursor]?.prev });
+  return true;
+}
+
+/** Does a communication fall within the list's date filters (which the stream does not take)? */
+function withinDates(c: Communication, filters: Query): boolean {
+  if (filters.created_after && c.created_at < filters.created_after) return false;
+  if (filters.created_before && c.created_at >= filters.created_before) return false;
+  return true;
+}
+
+const LIVE_STATE: Record<LiveState, ConsoleKey> = {
+  connecting: "live_connecting",
+  open: "live_on",
+  reconnecting: "live_reconnecting",
+  closed: "live_off",
+};
+
+/**
+ * The Live switch: while on, each new or changed message the stream brings
+ * (with the list's filters) goes to the top of the table, replacing its old
+ * row; a reset lists again. On and off is kept in the console's URL
+ * (`live=1`), so a reload or a language change keeps it.
+ */
+function liveSwitch(filters: Query, cursor: string | undefined, here: Record<string, string | undefined>) {
+  const toggle = byId<HTMLButtonElement>("live-toggle");
+  const status = byId("live-status");
+  const tbody = byId("messages").querySelector("tbody") as HTMLTableSectionElement;
+  const streamFilters: Query = {};
+  for (const name of STREAM_FILTERS) streamFilters[name] = filters[name];
+  let stop: (() => void) | null = null;
+  let arrived = 0;
+
+  const onEvent = ({ data: { communication: c } }: LiveEvent) => {
+    if (!withinDates(c, filters)) return;
+    tbody.querySelector(`tr[data-id="${CSS.escape(c.id)}"]`)?.remove();
+    tbody.prepend(row(c, here, true));
+    show(byId("empty"), false);
+    arrived += 1;
+    status.textContent = t("live_arrived", { count: formatNumber(arrived) });
+  };
+  const set = (on: boolean) => {
+    toggle.setAttribute("aria-pressed", String(on));
+    const url = new URL(location.href);
+    if (on) url.searchParams.set("live", "1");
+    else url.searchParams.delete("live");
+    history.replaceState(null, "", url);
+    here.live = on ? "1" : undefined;
+    if (on && !stop) {
+      arrived = 0;
+      stop = live(streamFilters, {
+        onEvent,
+        onReset: () => {
+          void list(filters, cursor, here).then(() => {
+            status.textContent = t("live_reset");
+          });
+        },
+        onState: (state) => {
+          status.textContent = t(LIVE_STATE[state]);
+          status.dataset.state = state;
+        },
+      });
+    } else if (!on && stop) {
+      stop();
+      stop = null;
+    }
+  };
+  toggle.addEventListener("click", () => set(toggle.getAttribute("aria-pressed") !== "true"));
+  if (new URLSearchParams(location.search).get("live") === "1") set(true);
 }
