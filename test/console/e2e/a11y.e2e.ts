@@ -10,7 +10,18 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../../scripts/lib/chromium.mjs";
 import type { Language } from "../../../src/i18n/messages";
-import { API, apiCall, axeViolations, consolePath, create, loaded, openPage, signIn, token } from "./support";
+import {
+  API,
+  apiCall,
+  axeViolations,
+  consolePath,
+  create,
+  loaded,
+  openPage,
+  signIn,
+  token,
+  unmatchedEvent,
+} from "./support";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -48,6 +59,12 @@ beforeAll(async () => {
     headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
     body: JSON.stringify({ auth_token: "0123456789abcdef0123456789abcdef" }),
   });
+  await unmatchedEvent(admin, tenant, "SM-matches-nothing");
+  await apiCall("/subscriptions", {
+    token: admin,
+    method: "POST",
+    body: { url: "https://crm.example.com/hooks/communications", events: ["communication.status_changed"] },
+  });
 });
 
 type Open = (page: Page, lang: Language) => Promise<void>;
@@ -65,9 +82,33 @@ const VIEWS: Record<string, Open> = {
     await loaded(page, "#message");
     await page.locator("#status-change").waitFor();
   },
+  "messages (live on, with filters)": async (page, lang) => {
+    await signIn(page, admin, "/console", lang, { live: "1", q: "second", address: "+9647501234567" });
+    await loaded(page);
+    await page.locator('#live-status[data-state="open"]').waitFor({ state: "attached" });
+    await create(admin, {
+      customer_id: randomUUID(),
+      content: "second, live",
+      communication_details: { recipient: { phone: "+9647501234567" } },
+    });
+    await page.locator("#messages tr.fresh").first().waitFor();
+  },
   providers: async (page, lang) => {
     await signIn(page, admin, "/console/providers", lang);
     await loaded(page, "#providers");
+    await loaded(page, "#unmatched");
+  },
+  "providers (view:tenant: unmatched events only)": async (page, lang) => {
+    await signIn(page, await token("viewer", tenant), "/console/providers", lang);
+    await loaded(page, "#unmatched");
+  },
+  "subscriptions (secret shown, delivery log open)": async (page, lang) => {
+    await signIn(page, admin, "/console/subscriptions", lang);
+    await loaded(page, "#subscriptions");
+    await page.locator("#subscriptions tbody tr button").nth(2).click(); // a new secret
+    await page.locator("#secret-once").waitFor();
+    await page.locator("#subscriptions tbody tr button").nth(1).click(); // the delivery log
+    await loaded(page, "#delivery-log");
   },
   "no access (driver)": async (page, lang) => {
     await signIn(page, await token("driver", tenant), "/console", lang);
@@ -82,7 +123,7 @@ for (const lang of ["ku", "fa"] as const) for (const width of [375, 1280]) RUNS.
 
 describe("axe-core and widths", () => {
   it.each(RUNS)("%s (%s, %i px): no serious or critical violation, no sideways scroll", async (view, lang, width) => {
-    const { page, context, errors } = await openPage(browser, { width, height: 800 });
+    const { page, context, errors } = await openPage(browser, { width, height: 800, acceptDialogs: true });
     await (VIEWS[view] as Open)(page, lang);
     const violations = await axeViolations(page);
     expect(violations, JSON.stringify(violations, null, 2)).toEqual([]);

@@ -1,6 +1,6 @@
 /**
- * The Messages view against the API: every filter gives the rows the API
- * gives for it, the total, "older" and "newer" by cursor; a message with its
+ * The Messages view against the API: every filter (address and q included)
+ * gives the rows the API gives for it, the total, "older" and "newer" by cursor; a message with its
  * fields, details and timeline; the status change for staff.
  */
 import { randomUUID } from "node:crypto";
@@ -101,6 +101,17 @@ describe("Messages: filters, total, cursor pages", () => {
       "provider_message_id",
       "provider_message_id=SM-console-1",
       (p) => p.locator("#f-provider-id").fill("SM-console-1"),
+    ],
+    ["address (phone)", "address=%2B9647501234567", (p) => p.locator("#f-address").fill("+9647501234567")],
+    ["address (email)", "address=bob%40example.com", (p) => p.locator("#f-address").fill("bob@example.com")],
+    ["q (words in the content)", "q=parcel", (p) => p.locator("#f-q").fill("parcel")],
+    [
+      "q and type",
+      "q=parcel&type=email",
+      async (p) => {
+        await p.locator("#f-q").fill("parcel");
+        await p.locator("#f-type").selectOption("email");
+      },
     ],
     [
       "created_after (future)",

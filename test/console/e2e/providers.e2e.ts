@@ -1,13 +1,14 @@
 /**
  * Providers: the tenant's connections, each webhook URL with a copy button,
  * connect (the secret goes to the API once, never into a URL or storage) and
- * remove.
+ * remove; the provider events that matched no message (any tenant staff),
+ * hostile values shown as text.
  */
 import { randomUUID } from "node:crypto";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../../scripts/lib/chromium.mjs";
-import { API, loaded, ORIGIN, openPage, signIn, text, token } from "./support";
+import { API, loaded, ORIGIN, openPage, signIn, text, token, unmatchedEvent } from "./support";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -85,6 +86,43 @@ describe("Providers", () => {
     await expect.poll(() => dialogs.length).toBe(1);
     expect(dialogs[0]).toBe(text("en", "remove_confirm", { provider: "Twilio" }));
     expect(await page.locator('tr[data-provider="twilio"]').count()).toBe(1);
+    await context.close();
+  });
+});
+
+describe("Unmatched provider events", () => {
+  const tenant = randomUUID();
+  const hostile = '<img src=x onerror="window.__pwned=1">';
+
+  it("lists them newest first, every value as text, for managers and viewers alike", async () => {
+    const admin = await token("admin", tenant);
+    await unmatchedEvent(admin, tenant, "SM-nobody-has-this");
+    await unmatchedEvent(admin, tenant, hostile);
+    for (const role of ["admin", "viewer"] as const) {
+      const { page, context, errors } = await openPage(browser);
+      await signIn(page, await token(role, tenant), "/console/providers");
+      await loaded(page, "#unmatched");
+      const rows = page.locator("#unmatched tbody tr");
+      expect(await rows.count()).toBe(2);
+      expect(await rows.nth(0).locator("td").nth(1).textContent()).toBe(hostile);
+      expect(await rows.nth(0).locator("td").nth(0).textContent()).toBe("acme");
+      expect(await rows.nth(1).locator("td").nth(1).textContent()).toBe("SM-nobody-has-this");
+      expect(await rows.nth(1).locator(".badge").textContent()).toBe(text("en", "status_delivered"));
+      expect(await page.locator("#unmatched-none").isHidden()).toBe(true);
+      expect(await page.locator("#unmatched img").count()).toBe(0);
+      expect(await page.evaluate(() => "__pwned" in window)).toBe(false);
+      expect(await page.locator("#connections").isVisible()).toBe(role === "admin");
+      expect(errors).toEqual([]);
+      await context.close();
+    }
+  });
+
+  it("says when there is none", async () => {
+    const { page, context } = await openPage(browser);
+    await signIn(page, await token("viewer", randomUUID()), "/console/providers");
+    await loaded(page, "#unmatched");
+    expect(await page.locator("#unmatched-none").isVisible()).toBe(true);
+    expect(await page.locator("#unmatched-more").isHidden()).toBe(true);
     await context.close();
   });
 });

@@ -34,26 +34,35 @@ describe("what each kind of user is offered", () => {
   const navLinks = async (page: import("playwright-core").Page) =>
     page.locator("#nav a:visible").evaluateAll((links) => links.map((a) => a.textContent));
 
-  it("staff with manage:operations:tenant: every message of the tenant, Messages and Providers", async () => {
+  it("staff with manage:operations:tenant: every message of the tenant, Messages, Providers and Subscriptions", async () => {
     const { page, context } = await openPage(browser);
     await signIn(page, await token("admin", tenant));
     expect((await shownIds(page)).sort()).toEqual([...mine, ...theirs].sort());
-    expect(await navLinks(page)).toEqual([text("en", "nav_messages"), text("en", "nav_providers")]);
+    expect(await navLinks(page)).toEqual([
+      text("en", "nav_messages"),
+      text("en", "nav_providers"),
+      text("en", "nav_subscriptions"),
+    ]);
     expect(await page.locator("#f-customer").isVisible()).toBe(true);
     expect(await page.locator("#who").textContent()).toBe(text("en", "signed_in_as", { who: "tenant_admin" }));
     await context.close();
   });
 
-  it("staff with view:tenant: the tenant's messages; no Providers, no status change", async () => {
-    const { page, context } = await openPage(browser);
+  it("staff with view:tenant: the tenant's messages and the unmatched provider events; no connections, no Subscriptions, no status change", async () => {
+    const { page, context, requests } = await openPage(browser);
     await signIn(page, await token("viewer", tenant));
     expect((await shownIds(page)).sort()).toEqual([...mine, ...theirs].sort());
-    expect(await navLinks(page)).toEqual([text("en", "nav_messages")]);
+    expect(await navLinks(page)).toEqual([text("en", "nav_messages"), text("en", "nav_providers")]);
     await page.locator("#messages tbody a").first().click();
     await loaded(page, "#message");
     expect(await page.locator("#status-change").isHidden()).toBe(true);
-    // Typed by hand, the Providers address says the view is not theirs.
-    await page.goto(page.url().replace(/\/console\/messages\/[^?]+/, "/console/providers"));
+    // Providers: the unmatched events only (the connections need manage:operations:tenant).
+    await page.locator("#nav a", { hasText: text("en", "nav_providers") }).click();
+    await loaded(page, "#unmatched");
+    expect(await page.locator("#connections").isHidden()).toBe(true);
+    expect(requests.filter((u) => /customer-communications\/providers\?/.test(u))).toEqual([]);
+    // Typed by hand, the Subscriptions address says the view is not theirs.
+    await page.goto(page.url().replace(/\/console\/providers/, "/console/subscriptions"));
     await page.locator("#no-access").waitFor();
     expect(await page.locator("#no-access-text").textContent()).toBe(text("en", "view_not_allowed"));
     expect(await page.locator("#view").isHidden()).toBe(true);
@@ -96,7 +105,11 @@ describe("what each kind of user is offered", () => {
     await page.locator("#tenant-input").fill(tenant);
     await page.locator("#tenant-form button").click();
     expect((await shownIds(page)).sort()).toEqual([...mine, ...theirs].sort());
-    expect(await navLinks(page)).toEqual([text("en", "nav_messages"), text("en", "nav_providers")]);
+    expect(await navLinks(page)).toEqual([
+      text("en", "nav_messages"),
+      text("en", "nav_providers"),
+      text("en", "nav_subscriptions"),
+    ]);
     await context.close();
   });
 });

@@ -9,7 +9,8 @@ import { randomUUID } from "node:crypto";
 import axe from "axe-core";
 import { SignJWT } from "jose";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { expect, inject } from "vitest";
+import { Webhook } from "standardwebhooks";
+import { expect, inject, vi } from "vitest";
 import { consoleCatalogue } from "../../../src/i18n/console";
 import type { Language } from "../../../src/i18n/messages";
 
@@ -62,6 +63,48 @@ export async function apiCall(
 export async function create(adminToken: string, body: Record<string, unknown>) {
   const json = await apiCall("", { token: adminToken, method: "POST", body: { type: "sms", ...body } });
   return json.communication as { id: string; created_at: string; [k: string]: unknown };
+}
+
+/**
+ * A status event a provider sent for a message id no communication has: the
+ * tenant's Standard Webhooks connection (made here) receives it signed, and the
+ * queue keeps it as an unmatched provider event; resolves once the API lists it.
+ */
+export async function unmatchedEvent(adminToken: string, tenant: string, providerMessageId: string, provider = "acme") {
+  const secret = `whsec_${Buffer.from(randomUUID().replace(/-/g, ""), "hex").toString("base64")}`;
+  await apiCall("/providers/standard", { token: adminToken, method: "PUT", body: { secret } });
+  const body = JSON.stringify({
+    type: "communication.status",
+    timestamp: new Date().toISOString(),
+    data: {
+      provider,
+      provider_message_id: providerMessageId,
+      status: "delivered",
+      occurred_at: new Date().toISOString(),
+    },
+  });
+  const id = `msg_${randomUUID()}`;
+  const at = new Date();
+  const res = await fetch(`${API}/webhooks/standard/${tenant}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+      "webhook-signature": new Webhook(secret).sign(id, at, body),
+    },
+    body,
+  });
+  expect(res.status, await res.text()).toBe(200);
+  // vi.waitFor, not expect.poll: this also runs in beforeAll.
+  await vi.waitFor(
+    async () => {
+      const { events } = await apiCall("/providers/unmatched", { token: adminToken });
+      if (!events.some((e: { provider_message_id: string }) => e.provider_message_id === providerMessageId))
+        throw new Error(`${providerMessageId} is not listed yet`);
+    },
+    { timeout: 30_000, interval: 250 },
+  );
 }
 
 export interface Watched {
