@@ -5,8 +5,10 @@
  * at 1280 px, and the Messages view at 375 px too. Saved to docs/screenshots/,
  * which the README links.
  */
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { Webhook } from "standardwebhooks";
 import { DEMO_TENANT, mintToken } from "./local.mjs";
 
 const CUSTOMERS = ["00000000-0000-4000-8000-0000000000c1", "00000000-0000-4000-8000-0000000000c2"];
@@ -81,6 +83,45 @@ async function seed(base, admin) {
     }
   }
   await api(base, admin, "/providers/twilio", "PUT", { auth_token: "0123456789abcdef0123456789abcdef" });
+  // A status event for a message nobody logged: the Providers view's unmatched events.
+  const secret = `whsec_${Buffer.from(randomUUID().replace(/-/g, ""), "hex").toString("base64")}`;
+  await api(base, admin, "/providers/standard", "PUT", { secret });
+  const body = JSON.stringify({
+    type: "communication.status",
+    timestamp: new Date().toISOString(),
+    data: {
+      provider: "acme",
+      provider_message_id: "acme-7f3a9c",
+      status: "delivered",
+      occurred_at: new Date().toISOString(),
+    },
+  });
+  const id = `msg_${randomUUID()}`;
+  const at = new Date();
+  const res = await fetch(`${base}/delivery/customer-communications/webhooks/standard/${DEMO_TENANT}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+      "webhook-signature": new Webhook(secret).sign(id, at, body),
+    },
+    body,
+  });
+  if (!res.ok) throw new Error(`standard webhook: ${res.status} ${await res.text()}`);
+  for (let i = 0; i < 120; i++) {
+    const { events } = await api(base, admin, "/providers/unmatched");
+    if (events.length > 0) break;
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  const { subscriptions } = await api(base, admin, "/subscriptions");
+  if (subscriptions.length === 0) {
+    await api(base, admin, "/subscriptions", "POST", {
+      url: "https://crm.example.com/hooks/communications",
+      events: ["communication.status_changed"],
+      description: "CRM: delivery outcomes",
+    });
+  }
 }
 
 async function signIn(page, base, token, path, lang) {
@@ -115,7 +156,38 @@ export async function consoleScreenshots(context, base, secret, outDir) {
     await shot(page, `console-message-${lang}`, true);
     await page.goto(`${base}/console/providers?language=${lang}`);
     await page.locator('#providers[aria-busy="false"]').waitFor({ state: "attached" });
+    await page.locator('#unmatched[aria-busy="false"]').waitFor({ state: "attached" });
     await shot(page, `console-providers-${lang}`, true);
+
+    // Search and export: the q filter, then a CSV of it downloaded (its notice on screen).
+    await page.goto(`${base}/console?language=${lang}&q=delivery`);
+    await page.locator('#messages[aria-busy="false"]').waitFor({ state: "attached" });
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#export-csv").click()]);
+    await download.path();
+    await page.locator("#notice p").waitFor();
+    await shot(page, `console-export-${lang}`, true);
+
+    // Live: a message logged elsewhere appears at the top.
+    await page.goto(`${base}/console?language=${lang}&live=1`);
+    await page.locator('#live-status[data-state="open"]').waitFor({ state: "attached" });
+    await api(base, admin, "", "POST", {
+      customer_id: CUSTOMERS[0],
+      type: "sms",
+      content: lang === "ar" ? "السائق وصل إلى العنوان." : "Your driver has arrived.",
+      communication_details: { recipient: { phone: "+9647501234567" } },
+    });
+    await page.locator("#messages tr.fresh").first().waitFor();
+    await shot(page, `console-live-${lang}`, true);
+
+    // Subscriptions: a new secret shown once, and the delivery log.
+    page.once("dialog", (d) => void d.accept());
+    await page.goto(`${base}/console/subscriptions?language=${lang}`);
+    await page.locator('#subscriptions[aria-busy="false"]').waitFor({ state: "attached" });
+    await page.locator("#subscriptions tbody tr button").nth(2).click();
+    await page.locator("#secret-once").waitFor();
+    await page.locator("#subscriptions tbody tr button").nth(1).click();
+    await page.locator('#delivery-log[aria-busy="false"]').waitFor({ state: "attached" });
+    await shot(page, `console-subscriptions-${lang}`, true);
     await page.setViewportSize({ width: 375, height: 812 });
     await page.goto(`${base}/console?language=${lang}`);
     await page.locator('#messages[aria-busy="false"]').waitFor({ state: "attached" });
