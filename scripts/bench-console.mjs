@@ -16,7 +16,7 @@
  *     reload of that context ("warm": script and styles revalidated, 304);
  *     its API call's own duration is read from Resource Timing;
  *  4. prints medians and the ratio console / curl.
- * Options: --n 100000 --runs 15 --port 32200 (inspector: port + 1).
+ * Options: --n 100000 --runs 15 --port P --inspector-port P (default: free loopback ports).
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -28,17 +28,20 @@ import { BENCH_TENANT, seed } from "./bench/seed.mjs";
 import { launchChromium } from "./lib/chromium.mjs";
 import { mintToken, ROOT } from "./lib/local.mjs";
 import { startLocalWorker } from "./lib/local-worker.mjs";
+import { freePort, portOption } from "./lib/ports.mjs";
 
 const { values } = parseArgs({
   options: {
     n: { type: "string", default: "100000" },
     runs: { type: "string", default: "15" },
-    port: { type: "string", default: process.env.PORT ?? "32200" },
+    port: { type: "string", default: process.env.PORT },
+    "inspector-port": { type: "string", default: process.env.INSPECTOR_PORT },
   },
 });
 const N = Number(values.n);
 const RUNS = Number(values.runs);
-const PORT = Number(values.port);
+const PORT = await portOption(values.port, () => freePort());
+const INSPECTOR_PORT = await portOption(values["inspector-port"], () => freePort([PORT]));
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const API_PATH = "/delivery/customer-communications?limit=25&language=en";
 const secret = randomBytes(32).toString("hex");
@@ -82,7 +85,7 @@ const sizes = JSON.parse(build.stdout.trim().split("\n").at(-1));
 const worker = startLocalWorker({
   persist: resolve(ROOT, ".wrangler/bench/console"),
   port: PORT,
-  inspectorPort: PORT + 1,
+  inspectorPort: INSPECTOR_PORT,
   vars: { JWT_SECRET: secret, PROVIDER_SECRETS_KEY: randomBytes(32).toString("base64") },
   prepare,
 });

@@ -31,8 +31,8 @@ describe("weight", () => {
     });
     await signIn(page, admin);
     await loaded(page);
-    for (const path of [`/console/messages/${id}`, "/console/providers"]) {
-      await page.goto(page.url().replace(/\/console.*/, `${path}?language=en`));
+    for (const path of [`/console/messages/${id}`, "/console/providers", "/console/subscriptions", "/console?live=1"]) {
+      await page.goto(page.url().replace(/\/console.*/, `${path}${path.includes("?") ? "&" : "?"}language=en`));
       await page.locator("#view:visible").waitFor();
     }
     await expect.poll(() => scripts.size).toBeGreaterThan(0);

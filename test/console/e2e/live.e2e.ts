@@ -45,10 +45,18 @@ describe("Live", () => {
     await liveOn(page);
     expect(new URL(page.url()).searchParams.get("live")).toBe("1");
 
-    const made = await create(admin, { customer_id: customer, content: "made elsewhere <b>bold</b>" });
+    const hostile = 'made elsewhere <img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+    const made = await create(admin, {
+      customer_id: customer,
+      content: hostile,
+      communication_details: { recipient: { phone: "<b>+1</b>" } },
+    });
     await expect.poll(async () => (await shownIds(page))[0], { timeout: 20_000 }).toBe(made.id);
     const first = page.locator("#messages tbody tr").first();
-    expect(await first.locator("td.content").textContent()).toBe("made elsewhere <b>bold</b>");
+    // Nothing in a message runs, live either: text only.
+    expect(await first.locator("td.content").textContent()).toBe(hostile);
+    expect(await first.locator("img, script, b").count()).toBe(0);
+    expect(await page.evaluate(() => "__pwned" in window)).toBe(false);
     expect(await first.getAttribute("class")).toBe("fresh");
 
     const old = (await shownIds(page))[1] as string;
