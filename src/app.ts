@@ -17,6 +17,7 @@ import { TrieRouter } from "hono/router/trie-router";
 import { secureHeaders } from "hono/secure-headers";
 import { adminRouter } from "./admin";
 import { archiveRouter } from "./archive";
+import { auditRouter } from "./audit/routes";
 import { communicationsRouter } from "./communications";
 import { config } from "./config";
 import { docsRouter } from "./docs";
@@ -26,6 +27,7 @@ import { ApiError } from "./lib/errors";
 import { validationHook } from "./lib/validation";
 import { requestContext, requestHygiene } from "./middleware/context";
 import { OPENAPI_CONFIG, registerDocumentComponents } from "./openapi/document";
+import { privacyRouter } from "./privacy";
 import { providersRouter, WEBHOOKS_PATH } from "./providers/routes";
 import { subscriptionsRouter } from "./subscriptions";
 import { MAX_WEBHOOK_BODY_BYTES, webhooksRouter } from "./webhooks/routes";
@@ -89,11 +91,14 @@ export function createApp() {
   );
 
   // Chained so that the returned app's type carries every route (for `hc<App>`).
-  // Providers and subscriptions before communications: GET /providers and
-  // GET /subscriptions would otherwise match GET /{id}.
+  // Providers, subscriptions, privacy and audit before communications: GET
+  // /providers, /subscriptions, /erasures, /settings and /audit would
+  // otherwise match GET /{id}.
   const routed = app
     .route("/", providersRouter)
     .route("/", subscriptionsRouter)
+    .route("/", privacyRouter)
+    .route("/", auditRouter)
     .route("/", webhooksRouter)
     .route("/", communicationsRouter)
     .route("/", archiveRouter)

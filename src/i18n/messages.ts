@@ -95,6 +95,19 @@ const en = {
   field_customer_reserved: "{field} cannot be the nil UUID: it marks inbound messages from unknown senders",
   // Public origin (issue 23)
   public_base_url_invalid: "This server's public URL is not configured correctly",
+  // Privacy (issue 21): erasures, redaction, settings, the audit log
+  erasure_requested: "Erasure requested",
+  erasure_running: "An erasure of this customer is already running",
+  erasure_ok: "Erasure retrieved successfully",
+  erasures_ok: "Erasures retrieved successfully",
+  erasure_not_found: "Erasure not found",
+  communication_redacted: "Customer communication redacted successfully",
+  communication_already_redacted: "Customer communication was already redacted",
+  settings_ok: "Settings retrieved successfully",
+  settings_updated: "Settings updated successfully",
+  audit_ok: "Audit log retrieved successfully",
+  field_address_invalid: "{field} must be a phone number in international format or an email address",
+  field_phone_needs_plus: "{field} must start with + and the country code",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -188,6 +201,19 @@ const ar: Catalogue = {
     "لا يمكن أن يكون الحقل {field} هو المعرّف الصفري (nil UUID): فهو يميّز الرسائل الواردة من مرسلين مجهولين",
   // Public origin (issue 23)
   public_base_url_invalid: "عنوان URL العام لهذا الخادم غير مهيأ بشكل صحيح",
+  // Privacy (issue 21)
+  erasure_requested: "تم طلب المحو",
+  erasure_running: "يجري بالفعل محو بيانات هذا العميل",
+  erasure_ok: "تم جلب طلب المحو بنجاح",
+  erasures_ok: "تم جلب طلبات المحو بنجاح",
+  erasure_not_found: "طلب المحو غير موجود",
+  communication_redacted: "تم تنقيح مراسلة العميل بنجاح",
+  communication_already_redacted: "تم تنقيح مراسلة العميل مسبقًا",
+  settings_ok: "تم جلب الإعدادات بنجاح",
+  settings_updated: "تم تحديث الإعدادات بنجاح",
+  audit_ok: "تم جلب سجل التدقيق بنجاح",
+  field_address_invalid: "يجب أن يكون الحقل {field} رقم هاتف بالصيغة الدولية أو عنوان بريد إلكتروني",
+  field_phone_needs_plus: "يجب أن يبدأ الحقل {field} بالرمز + ورمز الدولة",
 };
 
 const ku: Catalogue = {
@@ -278,6 +304,19 @@ const ku: Catalogue = {
     "خانەی {field} ناتوانێت UUIDی سفر (nil UUID) بێت: ئەوە نیشانەی نامە هاتووەکانی نێرەرانی نەناسراوە",
   // Public origin (issue 23)
   public_base_url_invalid: "URLی گشتیی ئەم ڕاژەکارە بە دروستی ڕێکنەخراوە",
+  // Privacy (issue 21)
+  erasure_requested: "داواکاری سڕینەوە تۆمارکرا",
+  erasure_running: "سڕینەوەی زانیارییەکانی ئەم کڕیارە پێشتر لە کاردایە",
+  erasure_ok: "سڕینەوەکە بە سەرکەوتوویی وەرگیرا",
+  erasures_ok: "سڕینەوەکان بە سەرکەوتوویی وەرگیران",
+  erasure_not_found: "سڕینەوەکە نەدۆزرایەوە",
+  communication_redacted: "ناوەڕۆکی پەیوەندیی کڕیار بە سەرکەوتوویی شاردرایەوە",
+  communication_already_redacted: "ناوەڕۆکی پەیوەندیی کڕیار پێشتر شاردراوەتەوە",
+  settings_ok: "ڕێکخستنەکان بە سەرکەوتوویی وەرگیران",
+  settings_updated: "ڕێکخستنەکان بە سەرکەوتوویی نوێکرانەوە",
+  audit_ok: "تۆماری وردبینی بە سەرکەوتوویی وەرگیرا",
+  field_address_invalid: "خانەی {field} دەبێت ژمارەی تەلەفۆن بە شێوازی نێودەوڵەتی یان ناونیشانی ئیمەیڵ بێت",
+  field_phone_needs_plus: "خانەی {field} دەبێت بە + و کۆدی وڵات دەست پێبکات",
 };
 
 const fa: Catalogue = {
@@ -368,6 +407,19 @@ const fa: Catalogue = {
     "فیلد {field} نمی‌تواند UUID تهی (nil UUID) باشد: این شناسه پیام‌های ورودی از فرستندگان ناشناس را مشخص می‌کند",
   // Public origin (issue 23)
   public_base_url_invalid: "نشانی URL عمومی این سرور به‌درستی پیکربندی نشده است",
+  // Privacy (issue 21)
+  erasure_requested: "درخواست پاک‌سازی ثبت شد",
+  erasure_running: "پاک‌سازی داده‌های این مشتری از قبل در حال اجراست",
+  erasure_ok: "درخواست پاک‌سازی با موفقیت دریافت شد",
+  erasures_ok: "درخواست‌های پاک‌سازی با موفقیت دریافت شدند",
+  erasure_not_found: "درخواست پاک‌سازی یافت نشد",
+  communication_redacted: "محتوای ارتباط مشتری با موفقیت حذف و پوشانده شد",
+  communication_already_redacted: "محتوای ارتباط مشتری قبلاً حذف و پوشانده شده است",
+  settings_ok: "تنظیمات با موفقیت دریافت شد",
+  settings_updated: "تنظیمات با موفقیت به‌روزرسانی شد",
+  audit_ok: "گزارش ممیزی با موفقیت دریافت شد",
+  field_address_invalid: "فیلد {field} باید شماره تلفن در قالب بین‌المللی یا نشانی ایمیل باشد",
+  field_phone_needs_plus: "فیلد {field} باید با + و کد کشور شروع شود",
 };
 
 export const LANGUAGES = ["en", "ar", "ku", "fa"] as const;

@@ -6,10 +6,13 @@ import { env } from "cloudflare:test";
 import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { describe, expect, it } from "vitest";
 import {
+  auditLog,
   COMMUNICATION_INDEXES,
   communicationEvents,
   communications,
   communicationTotals,
+  erasedProviderIds,
+  erasures,
   idempotencyKeys,
   LOOKUP_INDEXES,
   pendingProviderEvents,
@@ -18,8 +21,9 @@ import {
   subscriptionEvents,
   subscriptions,
   tenantFences,
+  tenantSettings,
 } from "../../src/db/schema";
-import { moves, shardLoad, tenants } from "../../src/shards/schema";
+import { auditOutbox, moves, shardLoad, tenants } from "../../src/shards/schema";
 import { DERIVED_TABLES, TENANT_TABLES } from "../../src/shards/tenant-tables";
 
 interface ColumnInfo {
@@ -42,9 +46,13 @@ const TABLES: SQLiteTable[] = [
   subscriptions,
   subscriptionEvents,
   subscriptionDeliveries,
+  auditLog,
+  erasures,
+  tenantSettings,
+  erasedProviderIds,
 ];
 /** The directory database (migrations-directory/, src/shards/schema.ts). */
-const DIRECTORY_TABLES: SQLiteTable[] = [tenants, shardLoad, moves];
+const DIRECTORY_TABLES: SQLiteTable[] = [tenants, shardLoad, moves, auditOutbox];
 
 async function tableInfo(name: string, db: D1Database = env.SHARD_0): Promise<ColumnInfo[]> {
   const { results } = await db.prepare("SELECT * FROM pragma_table_info(?) ORDER BY cid").bind(name).all<ColumnInfo>();
@@ -155,6 +163,7 @@ describe("the shard's communications table and indexes", () => {
         null,
         null,
         null,
+        null,
       ],
       communication_events: (t) => [
         t,
@@ -169,6 +178,70 @@ describe("the shard's communications table and indexes", () => {
       idempotency_keys: (t) => [t, "k", "h", "{}", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"],
       provider_connections: (t) => [t, "standard", "sealed", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"],
       pending_provider_events: (t) => [t, "twilio", "SM1", "k1", "{}", "2026-01-01T00:00:00Z"],
+      // Events out (migrations/0006_subscriptions.sql).
+      subscriptions: (t) => [
+        t,
+        crypto.randomUUID(),
+        "https://example.com/hook",
+        "[]",
+        null,
+        "active",
+        "sealed",
+        null,
+        null,
+        "api.example.com",
+        null,
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+      ],
+      subscription_events: (t) => [
+        t,
+        "evt_1",
+        "communication.created",
+        crypto.randomUUID(),
+        crypto.randomUUID(),
+        "{}",
+        "2026-01-01T00:00:00Z",
+        null,
+      ],
+      subscription_deliveries: (t) => [
+        t,
+        "s1",
+        "evt_1",
+        "communication.created",
+        "pending",
+        1,
+        0,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+      ],
+      // Privacy (migrations/0008_privacy.sql).
+      audit_log: (t) => [t, crypto.randomUUID(), "settings.updated", "u", null, 0, "settings", t, "{}", "r", "2026-01-01T00:00:00Z"],
+      erasures: (t) => [
+        t,
+        crypto.randomUUID(),
+        crypto.randomUUID(),
+        null,
+        null,
+        "done",
+        0,
+        0,
+        0,
+        "u",
+        null,
+        0,
+        "r",
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+        null,
+      ],
+      tenant_settings: (t) => [t, "redact_after_days", "30", "2026-01-01T00:00:00Z"],
+      erased_provider_ids: (t) => [t, "h", "2026-01-01T00:00:00Z"],
     };
     expect(Object.keys(values).sort()).toEqual(TENANT_TABLES.map((t) => t.name).sort());
     const insert = (table: string, t: string) => {

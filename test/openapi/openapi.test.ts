@@ -78,6 +78,14 @@ describe("GET /openapi.json", () => {
         "POST /delivery/customer-communications/subscriptions",
         "POST /delivery/customer-communications/subscriptions/{id}/replay",
         "POST /delivery/customer-communications/subscriptions/{id}/secret",
+        // Privacy (issue 21)
+        "GET /delivery/customer-communications/audit",
+        "GET /delivery/customer-communications/erasures",
+        "GET /delivery/customer-communications/erasures/{id}",
+        "GET /delivery/customer-communications/settings",
+        "POST /delivery/customer-communications/erasures",
+        "POST /delivery/customer-communications/{id}/redact",
+        "PUT /delivery/customer-communications/settings",
       ].sort(),
     );
     for (const { op, name, path } of operations) {
@@ -173,11 +181,12 @@ describe("GET /openapi.json", () => {
 
   it("documents the errors of every operation, each with headers and examples", () => {
     for (const { op, name, method } of bearerOperations) {
+      // Accepted jobs (a move, a replay, an erasure) are 202; a rotation and a redaction of an existing row 200.
       const ok =
         method === "post"
-          ? name.endsWith("/move") || name.endsWith("/replay")
+          ? name.endsWith("/move") || name.endsWith("/replay") || name.endsWith("/erasures")
             ? "202"
-            : name.endsWith("/secret")
+            : name.endsWith("/secret") || name.endsWith("/redact")
               ? "200"
               : "201"
           : "200";
@@ -213,8 +222,9 @@ describe("GET /openapi.json", () => {
     // Reads of a tenant's shard take a bookmark; the admin routes and the R2 archive do not.
     const shardReads = operations.filter((o) => o.method === "get" && !/\/(admin|archive)\//.test(o.path));
     // The list, get, events, the provider connections (issue 10), the unmatched provider events
-    // (issue 16), and the subscriptions' list, get and delivery log (issue 18).
-    expect(shardReads).toHaveLength(8);
+    // (issue 16), and the subscriptions' list, get and delivery log (issue 18). And audit, erasures (list, one)
+    // and settings (issue 21).
+    expect(shardReads).toHaveLength(12);
     for (const { params, name } of shardReads) {
       expect(
         params.some((p) => p.name === "x-d1-bookmark" && p.in === "header"),
