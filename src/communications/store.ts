@@ -52,9 +52,9 @@ import {
 import { type ChangeEvent, createdEvent, statusChangedEvent } from "../events/event";
 import type { EventRecorder } from "../events/recorder";
 import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/uuid";
-import { providerIdMatch } from "../webhooks/provider-ids";
 import { storedAddress } from "../privacy/address";
 import { redactDetails } from "../privacy/mask";
+import { providerIdMatch } from "../webhooks/provider-ids";
 import { listIndex } from "./access-path";
 import { claimKey, type IdempotencyKey, isKeyConflict, readKey } from "./idempotency";
 import {

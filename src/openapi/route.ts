@@ -26,11 +26,8 @@ const adminSecurity = [{ adminBearerAuth: [] }];
 export const TAG = "Customer Communications";
 export const ADMIN_TAG = "Administration";
 export const WEBHOOK_TAG = "Provider Webhooks";
-<<<<<<< HEAD
 export const SUBSCRIPTIONS_TAG = "Event Subscriptions";
-=======
 export const PRIVACY_TAG = "Privacy";
->>>>>>> 5cc4576 (Privacy (issue 21, phase 1): erasure as a Workflow, redaction, the audit log)
 
 type OperationConfig = Omit<RouteConfig, "tags" | "security" | "parameters" | "middleware">;
 

@@ -150,7 +150,9 @@ async function totalsOf(db: D1Database, table: TenantTable, tenantId: string) {
  */
 async function clearTenant(db: D1Database, tenantId: string, limit: number) {
   await db
-    .prepare("INSERT INTO tenant_fences (tenant_id, move_id, created_at) VALUES (?, 'clearing', ?) ON CONFLICT DO NOTHING")
+    .prepare(
+      "INSERT INTO tenant_fences (tenant_id, move_id, created_at) VALUES (?, 'clearing', ?) ON CONFLICT DO NOTHING",
+    )
     .bind(tenantId, new Date().toISOString())
     .run();
   for (const table of TENANT_TABLES) {

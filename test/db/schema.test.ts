@@ -221,7 +221,19 @@ describe("the shard's communications table and indexes", () => {
         null,
       ],
       // Privacy (migrations/0008_privacy.sql).
-      audit_log: (t) => [t, crypto.randomUUID(), "settings.updated", "u", null, 0, "settings", t, "{}", "r", "2026-01-01T00:00:00Z"],
+      audit_log: (t) => [
+        t,
+        crypto.randomUUID(),
+        "settings.updated",
+        "u",
+        null,
+        0,
+        "settings",
+        t,
+        "{}",
+        "r",
+        "2026-01-01T00:00:00Z",
+      ],
       erasures: (t) => [
         t,
         crypto.randomUUID(),
