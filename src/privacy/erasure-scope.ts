@@ -9,16 +9,25 @@
  * inbound one, normalised by ./address.ts) is one of the request's
  * addresses, attributed to a customer or not.
  *
- * A store added later plugs in here: a table keyed by communication id goes
- * in BY_COMMUNICATION (deleted in the same batch as its communications),
- * anything else is one more part.
+ * The parts: the communications with their events, early provider events
+ * and tombstones (one batch per page); idempotency records; early provider
+ * events naming the customer; the events kept for subscriptions and their
+ * delivery log; the archived days in R2. A store added later plugs in here:
+ * a table keyed by communication id goes in BY_COMMUNICATION (deleted in the
+ * same batch as its communications), anything else is one more part.
  */
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { ArchivedCommunication } from "../archive/retention";
 import { dayOfKey, rewriteArchivedObject } from "../archive/rewrite";
 import { customerAddress } from "../communications/store";
 import type { Database } from "../db/client";
-import { idempotencyKeys, type JsonObject, pendingProviderEvents } from "../db/schema";
+import {
+  idempotencyKeys,
+  type JsonObject,
+  pendingProviderEvents,
+  subscriptionDeliveries,
+  subscriptionEvents,
+} from "../db/schema";
 import type { InboundCommunication, StatusMessage } from "../webhooks/events";
 import { type ErasureRow, erasureCutoff } from "./erasure";
 import { providerIdHash } from "./tombstones";
@@ -268,6 +277,61 @@ const pendingEventsPart: ErasurePart = {
   },
 };
 
+/**
+ * Events kept for subscriptions (the outbox, 7 days: src/subscriptions):
+ * each holds the communication as delivered, so those of covered
+ * communications go, with their delivery log rows; a delivery still queued
+ * for one finds it gone and is dropped. No index names the communication
+ * (migrations/0006_subscriptions.sql), so this reads the tenant's week of
+ * events, in pages, in one step.
+ */
+const subscriptionEventsPart: ErasurePart = {
+  name: "events kept for subscriptions",
+  async page({ db, scope }) {
+    let after: string | undefined;
+    for (;;) {
+      const rows = await db
+        .select({ id: subscriptionEvents.id, payload: subscriptionEvents.payload })
+        .from(subscriptionEvents)
+        .where(
+          and(eq(subscriptionEvents.tenant_id, scope.tenantId), after ? gt(subscriptionEvents.id, after) : undefined),
+        )
+        .orderBy(asc(subscriptionEvents.id))
+        .limit(PASS_PAGE);
+      const covered = rows
+        .filter((r) => {
+          const communication = (JSON.parse(r.payload) as { data?: { communication?: CommunicationLike } }).data
+            ?.communication;
+          return communication !== undefined && covers(scope, communication);
+        })
+        .map((r) => r.id);
+      if (covered.length) {
+        const ids = JSON.stringify(covered);
+        await db.batch([
+          db
+            .delete(subscriptionDeliveries)
+            .where(
+              and(
+                eq(subscriptionDeliveries.tenant_id, scope.tenantId),
+                sql`${subscriptionDeliveries.event_id} IN (SELECT value FROM json_each(${ids}))`,
+              ),
+            ),
+          db
+            .delete(subscriptionEvents)
+            .where(
+              and(
+                eq(subscriptionEvents.tenant_id, scope.tenantId),
+                sql`${subscriptionEvents.id} IN (SELECT value FROM json_each(${ids}))`,
+              ),
+            ),
+        ]);
+      }
+      if (rows.length < PASS_PAGE) return { next: null };
+      after = rows.at(-1)?.id;
+    }
+  },
+};
+
 /** Archived days read per step. */
 const ARCHIVE_DAYS_PER_STEP = 20;
 
@@ -335,5 +399,6 @@ export const ERASURE_PARTS: readonly ErasurePart[] = [
   communicationsPart,
   idempotencyPart,
   pendingEventsPart,
+  subscriptionEventsPart,
   archivePart,
 ];

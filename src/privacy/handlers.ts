@@ -9,7 +9,7 @@ import { UNATTRIBUTED_CUSTOMER } from "../db/schema";
 import type { AuthedEnv } from "../env";
 import { type MessageKey, translate } from "../i18n/messages";
 import { ApiError, badRequest, type FieldError, notFound } from "../lib/errors";
-import { tenantDb } from "../shards/tenant-db";
+import { onTenantShard, tenantDb } from "../shards/tenant-db";
 import { normaliseAddress } from "./address";
 import { getErasure, listErasures, requestErasure, startErasure, toErasure } from "./erasure";
 import { redactOne } from "./redaction";
@@ -49,13 +49,15 @@ export const createErasure: RouteHandler<typeof createErasureRoute, AuthedEnv> =
   if (body.customer_id === UNATTRIBUTED_CUSTOMER)
     throw badRequest([{ field: "customer_id", message: "field_invalid" }]);
   const addresses = normaliseAll(body.addresses ?? []);
-  const db = await tenantDb(c, tenantId, "write");
-  const result = await requestErasure(
-    db,
-    tenantId,
-    { customer_id: body.customer_id, addresses, reference: body.reference ?? null },
-    actorOf(c.var.principal),
-    c.var.requestId,
+  // Writes follow a tenant move at once (src/shards/tenant-db.ts).
+  const result = await onTenantShard(c, tenantId, "write", (db) =>
+    requestErasure(
+      db,
+      tenantId,
+      { customer_id: body.customer_id, addresses, reference: body.reference ?? null },
+      actorOf(c.var.principal),
+      c.var.requestId,
+    ),
   );
   if (result.outcome === "running") {
     return c.json(
@@ -97,11 +99,9 @@ export const getErasureHandler: RouteHandler<typeof getErasureRoute, AuthedEnv> 
 
 export const redact: RouteHandler<typeof redactRoute, AuthedEnv> = async (c) => {
   const { tenantId } = manageScope(c.var.principal, c.req.valid("query"));
-  const db = await tenantDb(c, tenantId, "write");
-  const result = await redactOne(db, tenantId, c.req.valid("param").id, {
-    actor: actorOf(c.var.principal),
-    requestId: c.var.requestId,
-  });
+  const result = await onTenantShard(c, tenantId, "write", (db) =>
+    redactOne(db, tenantId, c.req.valid("param").id, { actor: actorOf(c.var.principal), requestId: c.var.requestId }),
+  );
   if (result.outcome === "not_found") throw notFound();
   const key = result.outcome === "redacted" ? "communication_redacted" : "communication_already_redacted";
   return c.json({ success: true as const, message: message(c, key), communication: result.communication }, 200);
@@ -116,20 +116,25 @@ export const getSettings: RouteHandler<typeof getSettingsRoute, AuthedEnv> = asy
 export const putSettings: RouteHandler<typeof putSettingsRoute, AuthedEnv> = async (c) => {
   const { tenantId } = manageScope(c.var.principal, c.req.valid("query"));
   const { redact_after_days: days } = c.req.valid("json");
-  const db = await tenantDb(c, tenantId, "write");
   // The entry goes first in the batch, so that it reads the value the change replaces.
   const previous = sql`json(coalesce(${settingValue(tenantId, SETTING.redactAfterDays)}, 'null'))`;
-  const audit = auditInsert(
-    db,
-    tenantId,
-    {
-      action: "settings.updated",
-      actor: actorOf(c.var.principal),
-      target: { kind: "settings", id: tenantId },
-      requestId: c.var.requestId,
-    },
-    { details: sql`json_object('redact_after_days', ${days}, 'previous', ${previous})` },
+  const settings = await onTenantShard(c, tenantId, "write", (db) =>
+    updateRedactAfterDays(
+      db,
+      tenantId,
+      days,
+      auditInsert(
+        db,
+        tenantId,
+        {
+          action: "settings.updated",
+          actor: actorOf(c.var.principal),
+          target: { kind: "settings", id: tenantId },
+          requestId: c.var.requestId,
+        },
+        { details: sql`json_object('redact_after_days', ${days}, 'previous', ${previous})` },
+      ).statement,
+    ),
   );
-  const settings = await updateRedactAfterDays(db, tenantId, days, audit.statement);
   return c.json({ success: true as const, message: message(c, "settings_updated"), settings }, 200);
 };

@@ -14,11 +14,12 @@
  *    in id order from a watermark, so each run reads only what it redacts,
  *    then the archived days in R2 that have come due (an archived day holds
  *    its communications redacted from then on).
+ * Both redact the copies the outbox keeps for subscriptions too.
  *
  * Cost per communication (BENCHMARKS.md, "Redaction"): the row and its
  * events read once and written once, in one statement per chunk of rows.
  */
-import { and, asc, eq, gt, lt, notInArray, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lt, notInArray, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type ArchivedCommunication, archiveKey } from "../archive/retention";
 import { dayOfKey, rewriteArchivedObject } from "../archive/rewrite";
@@ -33,6 +34,7 @@ import {
   type EventRow,
   idempotencyKeys,
   type JsonObject,
+  subscriptionEvents,
   tenantSettings,
 } from "../db/schema";
 import { log } from "../lib/logger";
@@ -171,6 +173,49 @@ async function eventsOf(db: Database, tenantId: string, ids: string[]): Promise<
     );
 }
 
+/** Rows of the outbox read per page. */
+const OUTBOX_PAGE = 500;
+
+/**
+ * Events kept for subscriptions (the outbox, 7 days: src/subscriptions)
+ * carry the communication as delivered; those of the communications `which`
+ * selects (a condition on `communication_id`) are redacted too, so a replay
+ * sends no content either. The event keeps its id; its payload changes. The
+ * outbox has no index on the communication: this reads the tenant's week of
+ * events, in pages. Returns how many events it rewrote.
+ */
+export async function redactSubscriptionEvents(db: Database, tenantId: string, which: SQL, at: string) {
+  let rewritten = 0;
+  let after: string | undefined;
+  for (;;) {
+    const rows = await db
+      .select({ id: subscriptionEvents.id, payload: subscriptionEvents.payload })
+      .from(subscriptionEvents)
+      .where(
+        and(eq(subscriptionEvents.tenant_id, tenantId), which, after ? gt(subscriptionEvents.id, after) : undefined),
+      )
+      .orderBy(asc(subscriptionEvents.id))
+      .limit(OUTBOX_PAGE);
+    const updates = rows.flatMap((r) => {
+      const payload = JSON.parse(r.payload) as { data?: { communication?: Communication } };
+      const communication = payload.data?.communication;
+      if (!communication || communication.redacted_at) return [];
+      const redacted = { ...payload, data: { ...payload.data, communication: redactCommunication(communication, at) } };
+      return [
+        db
+          .update(subscriptionEvents)
+          .set({ payload: JSON.stringify(redacted) })
+          .where(and(eq(subscriptionEvents.tenant_id, tenantId), eq(subscriptionEvents.id, r.id))),
+      ];
+    });
+    const [first, ...rest] = updates;
+    if (first) await db.batch([first, ...rest]);
+    rewritten += updates.length;
+    if (rows.length < OUTBOX_PAGE) return rewritten;
+    after = rows.at(-1)?.id;
+  }
+}
+
 export type RedactOutcome =
   | { outcome: "redacted"; communication: Communication }
   | { outcome: "unchanged"; communication: Communication }
@@ -205,6 +250,8 @@ export async function redactOne(
       details: { communications: 0 },
     });
     await statement.run();
+    // A first call cut short after its batch left the outbox to this one.
+    await redactSubscriptionEvents(primary, tenantId, eq(subscriptionEvents.communication_id, id), row.redacted_at);
     return { outcome: "unchanged", communication: toCommunication(row) };
   }
   const at = new Date().toISOString();
@@ -236,6 +283,7 @@ export async function redactOne(
       ]
     : [];
   await primary.batch([first, audit.statement, ...statements.events, ...key]);
+  await redactSubscriptionEvents(primary, tenantId, eq(subscriptionEvents.communication_id, id), at);
   const [now] = await primary
     .select()
     .from(communications)
@@ -321,6 +369,8 @@ export async function redactTenant(
     through = last.id;
     if (rows.length < JOB_PAGE_ROWS) break;
   }
+  // The outbox's copies of everything due (ids are UUIDv7: an id bound is a time bound).
+  await redactSubscriptionEvents(db, tenantId, lt(subscriptionEvents.communication_id, cutoff), at);
   const archivedDays = await redactArchivedDays(env, db, tenantId, cutoffMs, state.archiveThrough, at);
   // The run's entry, with whatever the counter holds (this run's and any cut-short run's), and the reset.
   const unaudited = sql`coalesce(CAST(${settingValue(tenantId, SETTING.unaudited)} AS INTEGER), 0)`;

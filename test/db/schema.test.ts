@@ -275,8 +275,10 @@ describe("the shard's communications table and indexes", () => {
         `UPDATE ${name}`,
       );
       await refused(db.prepare(`DELETE FROM ${name} WHERE tenant_id = ?`).bind(tenant), `DELETE ${name}`);
-      // Another tenant on the same shard is not fenced.
-      await db.prepare(`UPDATE ${name} SET tenant_id = tenant_id WHERE tenant_id = ?`).bind(other).run();
+      // Another tenant on the same shard is not fenced (audit entries are never changed, fenced or not).
+      const otherUpdate = db.prepare(`UPDATE ${name} SET tenant_id = tenant_id WHERE tenant_id = ?`).bind(other);
+      if (name === "audit_log") await expect(otherUpdate.run()).rejects.toThrow(/audit_log_immutable/);
+      else await otherUpdate.run();
     }
     // The move's delete: the fence opened and closed inside one batch (src/shards/copy.ts).
     for (const { name } of TENANT_TABLES) {
