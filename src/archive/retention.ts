@@ -13,16 +13,17 @@
  * back and check its SHA-256 is that of the bytes written, and only then
  * delete the rows. The shard's delete trigger keeps communication_totals right.
  *
- * A tenant with a move under way is skipped until the move ends; one whose
- * move starts during the run has its delete refused by the move's fence, and
- * is skipped too (the day stays in D1, and is not counted as archived).
+ * A tenant with a move or an erasure under way is skipped until it ends; one
+ * whose move starts during the run has its delete refused by the move's
+ * fence, and is skipped too (the day stays in D1, and is not counted as
+ * archived).
  */
 import { and, asc, eq, gt, gte, inArray, lt, lte, notInArray } from "drizzle-orm";
 import type { Communication } from "../communications/schemas";
 import { toCommunication } from "../communications/store";
 import { config } from "../config";
 import { createDb, type Database, type DbStats, d1Fields, newDbStats } from "../db/client";
-import { communicationEvents, communications, communicationTotals } from "../db/schema";
+import { communicationEvents, communications, communicationTotals, erasures } from "../db/schema";
 import { toApiError } from "../lib/error-handler";
 import { TenantFrozenError } from "../lib/errors";
 import { log } from "../lib/logger";
@@ -316,8 +317,20 @@ export async function archiveExpired(env: Env, now = Date.now()) {
     )
       .map((t) => t.tenant_id)
       .filter((t) => !moving.has(t));
+    // A tenant with an erasure under way waits too: the erasure deletes its
+    // rows first and reads its archived days after, so no row it covers may
+    // move to R2 in between (src/privacy/erasure-scope.ts).
+    const erasing = new Set(
+      (
+        await db
+          .selectDistinct({ tenant_id: erasures.tenant_id })
+          .from(erasures)
+          .where(inArray(erasures.status, ["pending", "running"]))
+      ).map((e) => e.tenant_id),
+    );
     let budget = DAYS_PER_RUN;
     for (const tenantId of tenantIds) {
+      if (erasing.has(tenantId)) continue;
       while (budget > 0) {
         const [oldest] = await db
           .select({ id: communications.id })
