@@ -87,6 +87,48 @@ describe("entries of the actions", () => {
     expect(JSON.stringify(list)).not.toContain(secret);
   });
 
+  it("export.downloaded: the filters and the number of rows once the transfer ends, never an address or the words searched", async () => {
+    const tenant = newTenant();
+    const who = callers(tenant);
+    const admin = await who.admin();
+    for (let i = 0; i < 3; i++) {
+      const made = await call("", {
+        method: "POST",
+        token: admin,
+        body: communicationBody({
+          content: "Erbil depot closure",
+          communication_details: { recipient: { phone: "+9647501234567" } },
+        }),
+      });
+      expect(made.status).toBe(201);
+    }
+    const res = await call("/export?format=csv&type=sms&address=%2B9647501234567&q=erbil", {
+      token: admin,
+      headers: { "x-request-id": "req-export-1" },
+    });
+    expect(res.status).toBe(200);
+    // Written when the stream ends, after the answer: wait for it.
+    const list = await vi.waitFor(async () => {
+      const found = await entries(admin, "?action=export.downloaded");
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(list[0]).toMatchObject({
+      actor: { is_system_admin: false },
+      target: { kind: "export", id: "req-export-1" },
+      details: {
+        format: "csv",
+        filters: { format: "csv", type: "sms" },
+        address: true,
+        q: true,
+        rows: 3,
+        complete: true,
+      },
+      request_id: "req-export-1",
+    });
+    expect(JSON.stringify(list)).not.toMatch(/9647501234567|erbil/i);
+  });
+
   it("tenant.move_started and tenant.move_finished name the system administrator, reach the tenant's audit log and move with it", async () => {
     const tenant = newTenant();
     const who = callers(tenant);
