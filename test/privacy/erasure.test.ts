@@ -7,18 +7,20 @@
  * tenant move; nothing it erased is served again, and a late provider
  * callback recreates nothing.
  */
-import { env, introspectWorkflow } from "cloudflare:test";
+import { env, introspectWorkflow, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { archiveKey } from "../../src/archive/retention";
 import { actorOf } from "../../src/audit/store";
 import { toPrincipal } from "../../src/auth/principal";
 import { createDb, newDbStats } from "../../src/db/client";
 import { UNATTRIBUTED_CUSTOMER } from "../../src/db/schema";
+import type { ChangeEvent } from "../../src/events/event";
 import { requestErasure, resumeErasures } from "../../src/privacy/erasure";
 import { ERASURE_PARTS, scopeOf } from "../../src/privacy/erasure-scope";
 import { providerIdHash } from "../../src/privacy/tombstones";
 import { shardBinding, shardNames } from "../../src/shards/config";
 import { forgetCachedPlacements } from "../../src/shards/directory";
+import { hubFor, type StreamHub } from "../../src/stream/hub";
 import { applyMessage } from "../../src/webhooks/consumer";
 import { fromTwilio } from "../../src/webhooks/events";
 import { ProviderEventStore } from "../../src/webhooks/store";
@@ -167,6 +169,18 @@ describe("an erasure", () => {
       expect((await call(`/${gone.id}`, { token: viewer })).status).toBe(404);
       expect((await call(`/${gone.id}/events`, { token: viewer })).status).toBe(404);
     }
+    // Nor by search or export (issue 20): the index's documents went with their rows.
+    expect((await call("?q=secret", { token: viewer })).json.total).toBe(0);
+    expect((await call(`?address=${encodeURIComponent(PHONE_C)}`, { token: viewer })).json.total).toBe(0);
+    expect(await count(tenant, "SELECT count(*) AS n FROM communication_search_docs WHERE tenant_id = ?")).toBe(2);
+    // Nor by the live stream (issue 19): a resume would replay its buffer, which holds none of them.
+    const buffered = await runInDurableObject(hubFor(env, tenant), (_hub: StreamHub, state) =>
+      state.storage.sql.exec<{ event: string }>("SELECT event FROM events").toArray(),
+    );
+    const erasedIds = new Set([...c, toC2].map((x) => x.id));
+    const inBuffer = buffered.map((r) => (JSON.parse(r.event) as ChangeEvent).data.communication);
+    expect(inBuffer.filter((x) => erasedIds.has(x.id) || x.customer_id === customerC)).toEqual([]);
+    expect(JSON.stringify(inBuffer)).not.toContain("secret");
     // Totals follow (the delete trigger): the rows that remain, per cell.
     const after = await totals(who);
     expect(after[""]).toBe((before[""] ?? 0) - 7);
@@ -200,6 +214,10 @@ describe("an erasure", () => {
       events: 2,
       archived_days: 0,
     });
+    // Nor by an export (after the audit check: an export writes its own entry).
+    const exported = await call(`/export?customer_id=${customerC}`, { token: viewer });
+    expect(exported.status).toBe(200);
+    expect(exported.text).toBe("");
   });
 
   it("racing new creates of the same customer: those created after the request stay, the earlier ones go", async () => {

@@ -162,6 +162,26 @@ describe("POST /{id}/redact", () => {
     expect(JSON.stringify(later)).not.toContain("jane@example.com");
   });
 
+  it("a redacted message is no longer found by q or address (issue 20's index follows the update); totals unchanged", async () => {
+    const who = callers(newTenant());
+    const viewer = await who.viewer();
+    const made = await create(who);
+    const other = await create(who, { content: "Your code is 9999" });
+    const found = async (query: string) => (await call(query, { token: viewer })).json.total as number;
+    expect(await found("?q=code")).toBe(2);
+    expect(await found(`?address=${encodeURIComponent("+964 750 123 4567")}`)).toBe(2);
+    expect(await found("?address=jane%40example.com")).toBe(2);
+    const res = await call(`/${made.id}/redact`, { method: "POST", token: await who.admin() });
+    expect(res.status, res.text).toBe(200);
+    expect(await found("?q=code")).toBe(1);
+    expect(await found("?q=4711")).toBe(0);
+    expect(await found(`?address=${encodeURIComponent("+9647501234567")}`)).toBe(1);
+    expect(await found("?address=jane%40example.com")).toBe(1);
+    const list = await call("", { token: viewer });
+    expect(list.json.total).toBe(2);
+    expect(list.json.communications.map((x: { id: string }) => x.id).sort()).toEqual([made.id, other.id].sort());
+  });
+
   it("every shape of communication_details the contract allows, through the API: read back as the rules say", async () => {
     const who = callers(newTenant());
     const admin = await who.admin();
