@@ -18,7 +18,7 @@
  * fence, and is skipped too (the day stays in D1, and is not counted as
  * archived).
  */
-import { and, asc, eq, gt, gte, inArray, lt, lte, notInArray } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, lt, lte } from "drizzle-orm";
 import type { Communication } from "../communications/schemas";
 import { toCommunication } from "../communications/store";
 import { config } from "../config";
@@ -29,8 +29,7 @@ import { TenantFrozenError } from "../lib/errors";
 import { log } from "../lib/logger";
 import { hex, uuidv7Floor, uuidv7Time } from "../lib/uuid";
 import { shardBinding, shardNames } from "../shards/config";
-import { directoryDb } from "../shards/directory";
-import { moves } from "../shards/schema";
+import { tenantsBeingMoved } from "../shards/directory";
 
 const DAY_MS = 86_400_000;
 /** Rows per read page, and ids per delete statement (D1 binds at most 100 parameters). */
@@ -297,14 +296,7 @@ export async function archiveExpired(env: Env, now = Date.now()) {
   const cutoffDay = Math.floor((now - days * DAY_MS) / DAY_MS) * DAY_MS;
   const cutoff = uuidv7Floor(cutoffDay);
   const stats: DbStats = newDbStats();
-  const moving = new Set(
-    (
-      await directoryDb(env, stats)
-        .select({ tenant_id: moves.tenant_id })
-        .from(moves)
-        .where(notInArray(moves.status, ["done", "failed"]))
-    ).map((m) => m.tenant_id),
-  );
+  const moving = await tenantsBeingMoved(env, stats);
   let archived = 0;
   let daysArchived = 0;
   for (const shard of shardNames(env)) {

@@ -19,7 +19,7 @@
  * Cost per communication (BENCHMARKS.md, "Redaction"): the row and its
  * events read once and written once, in one statement per chunk of rows.
  */
-import { and, asc, eq, gt, lt, notInArray, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lt, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type ArchivedCommunication, archiveKey } from "../archive/retention";
 import { dayOfKey, rewriteArchivedObject } from "../archive/rewrite";
@@ -40,8 +40,7 @@ import {
 import { log } from "../lib/logger";
 import { uuidv7Floor, uuidv7Time } from "../lib/uuid";
 import { shardBinding, shardNames } from "../shards/config";
-import { directoryDb } from "../shards/directory";
-import { moves } from "../shards/schema";
+import { tenantsBeingMoved } from "../shards/directory";
 import { redactDetails } from "./mask";
 import { putSetting, readJobState, SETTING, settingValue, tenantsWithRedaction } from "./settings";
 
@@ -434,14 +433,7 @@ async function redactArchivedDays(
  */
 export async function redactDue(env: Env, now = Date.now()) {
   const stats: DbStats = newDbStats();
-  const moving = new Set(
-    (
-      await directoryDb(env, stats)
-        .select({ tenant_id: moves.tenant_id })
-        .from(moves)
-        .where(notInArray(moves.status, ["done", "failed"]))
-    ).map((m) => m.tenant_id),
-  );
+  const moving = await tenantsBeingMoved(env, stats);
   let total = 0;
   let days = 0;
   let tenants = 0;
