@@ -21,7 +21,7 @@
  *     of the 10 days after those (not due), then one run of the job
  *     (POST /__bench/redact). Figures per 1,000 communications.
  *
- * Options: --size 1000000  --share 0.01  --port 32100 (inspector: port + 1)
+ * Options: --size 1000000  --share 0.01  --port P --inspector-port P (default: free ones)
  *          --keep (leave the database on disk)  --json <file>
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -30,6 +30,7 @@ import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { mintToken, ROOT } from "../lib/local.mjs";
+import { freePort, portOption } from "../lib/ports.mjs";
 
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 5)) {
@@ -45,14 +46,16 @@ const { values: opts } = parseArgs({
   options: {
     size: { type: "string", default: "1000000" },
     share: { type: "string", default: "0.01" },
-    port: { type: "string", default: "32100" },
+    port: { type: "string" },
+    "inspector-port": { type: "string" },
     keep: { type: "boolean", default: false },
     json: { type: "string", default: ".wrangler/bench/privacy.json" },
   },
 });
 const N = Number(opts.size.replace(/_/g, ""));
 const EVERY = Math.round(1 / Number(opts.share));
-const PORT = Number(opts.port);
+const PORT = await portOption(opts.port, () => freePort());
+const INSPECTOR_PORT = await portOption(opts["inspector-port"], () => freePort([PORT]));
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const BASE = `${ORIGIN}/delivery/customer-communications`;
 const ENV = ["--env", "bench"];
@@ -175,7 +178,7 @@ async function start(dir, script) {
       "--port",
       String(PORT),
       "--inspector-port",
-      String(PORT + 1),
+      String(INSPECTOR_PORT),
       "--persist-to",
       dir,
       "--var",
