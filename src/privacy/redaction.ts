@@ -99,8 +99,14 @@ function chunkBySize<T>(items: T[], size: (item: T) => number): T[][] {
  * The statements that redact `rows` (communications not redacted yet) and
  * their `events`, at `at`: one UPDATE per chunk of rows (the masked details
  * of every row in one JSON parameter, keyed by id), one per chunk of events.
- * Each communications UPDATE skips a row redacted meanwhile, so `changes()`
- * right after it counts what it redacted.
+ * Each communications UPDATE skips a row redacted meanwhile; `counts[i]`
+ * is an SQL expression, to run right after chunk i's UPDATE in the same
+ * batch, of the rows that UPDATE redacted (those of the chunk stamped with
+ * `at`). Not `changes()`: the search index's triggers (migrations/
+ * 0007_search.sql) write to FTS5, whose own statements on its shadow tables
+ * leave `changes()` naming one of theirs, not the UPDATE (a job page of two
+ * rows counted 1). Only a call that redacts the same row in the same
+ * millisecond could be counted twice.
  */
 export function redactStatements(
   db: Database,
@@ -108,12 +114,16 @@ export function redactStatements(
   rows: CommunicationRow[],
   events: EventRow[],
   at: string,
-): { communications: BatchItem<"sqlite">[]; events: BatchItem<"sqlite">[] } {
+): { communications: BatchItem<"sqlite">[]; counts: SQL[]; events: BatchItem<"sqlite">[] } {
   const statements: BatchItem<"sqlite">[] = [];
+  const counts: SQL[] = [];
   const eventStatements: BatchItem<"sqlite">[] = [];
   const masked = rows.map((r) => [r.id, redactDetails(r.communication_details)] as const);
   for (const chunk of chunkBySize(masked, ([, d]) => JSON.stringify(d).length + 40)) {
     const map = JSON.stringify(Object.fromEntries(chunk));
+    counts.push(
+      sql`(SELECT count(*) FROM ${communications} WHERE ${communications.tenant_id} = ${tenantId} AND ${communications.id} IN (SELECT key FROM json_each(${map})) AND ${communications.redacted_at} = ${at})`,
+    );
     statements.push(
       db
         .update(communications)
@@ -155,7 +165,7 @@ export function redactStatements(
         ),
     );
   }
-  return { communications: statements, events: eventStatements };
+  return { communications: statements, counts, events: eventStatements };
 }
 
 /** The events of these communications (one indexed read per chunk of ids). */
@@ -264,7 +274,7 @@ export async function redactOne(
     tenantId,
     { ...entry, action: "communication.redacted", target },
     // Right after the row's UPDATE: 1 if this call redacted it, 0 if another got there first.
-    { details: sql`json_object('communications', changes())` },
+    { details: sql`json_object('communications', ${statements.counts[0]})` },
   );
   const young = Date.now() - uuidv7Time(id) < KEY_LIFETIME_MS;
   const key = young
@@ -292,12 +302,12 @@ export async function redactOne(
   return { outcome: now.redacted_at === at ? "redacted" : "unchanged", communication: toCommunication(now) };
 }
 
-/** `redaction.unaudited` plus the rows the statement just before it changed. */
-const addChangesToCounter = (db: Database, tenantId: string, at: string) =>
+/** `redaction.unaudited` plus `count` (the rows the UPDATE just before it redacted: redactStatements' counts). */
+const addToCounter = (db: Database, tenantId: string, at: string, count: SQL) =>
   db
     .insert(tenantSettings)
     // WHERE true: an upsert's SELECT needs a WHERE, else SQLite reads ON CONFLICT as a join's ON.
-    .select(sql`SELECT ${tenantId}, ${SETTING.unaudited}, changes(), ${at} WHERE true`)
+    .select(sql`SELECT ${tenantId}, ${SETTING.unaudited}, ${count}, ${at} WHERE true`)
     .onConflictDoUpdate({
       target: [tenantSettings.tenant_id, tenantSettings.name],
       set: {
@@ -360,7 +370,10 @@ export async function redactTenant(
     const statements = redactStatements(db, tenantId, due, events, at);
     await db.batch([
       // Each chunk's UPDATE, then the run's counter plus what it changed.
-      ...statements.communications.flatMap((update) => [update, addChangesToCounter(db, tenantId, at)]),
+      ...statements.communications.flatMap((update, i) => [
+        update,
+        addToCounter(db, tenantId, at, statements.counts[i] as SQL),
+      ]),
       ...statements.events,
       putSetting(db, tenantId, SETTING.redactedThrough, last.id, new Date(now)),
     ] as unknown as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
