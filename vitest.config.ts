@@ -59,6 +59,8 @@ export default defineConfig(async () => {
             JWT_SECRET: TEST_JWT_SECRET,
             // Small pages, so that the tests' tenant moves span several of them.
             MOVE_BATCH_ROWS: "4",
+            // Small pages, so that the tests' erasures span several steps too.
+            ERASURE_BATCH_ROWS: "4",
             PROVIDER_SECRETS_KEY: TEST_PROVIDER_SECRETS_KEY,
             // Events out: retries after 1 s instead of 5 s, 5 min, ... (3 retries, 4 attempts).
             OUTBOUND_RETRY_SCHEDULE: "1,1,1",

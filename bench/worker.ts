@@ -44,12 +44,20 @@
  *    app's export is; no router, no auth, no rate limit, no session, no log.
  * The statements and results are recorded from one app request sent with the
  * header `x-bench-record: <name>` (the probe of scripts/bench.mjs).
+ *
+ * Privacy (scripts/bench/privacy.mjs, issue 21):
+ *  - POST /__bench/sql: the given statements as one batch on SHARD_0, with
+ *    D1's rows read and written: the bare SQL an erasure or a redaction
+ *    cannot do with less (the baseline of its figures);
+ *  - POST /__bench/redact?now=<ms>: one run of the scheduled redaction job
+ *    (src/privacy/redaction.ts) as if at `now`, with its D1 figures.
  */
 import worker from "../src/index";
 import { log } from "../src/lib/logger";
 import { uuidv7 } from "../src/lib/uuid";
+import { redactDue } from "../src/privacy/redaction";
 
-export { StreamHub, TenantMove } from "../src/index";
+export { CustomerErasure, StreamHub, TenantMove } from "../src/index";
 
 const STATIC_BODY = JSON.stringify({ success: true, message: "ok" });
 const BENCH_TENANT = "b0000000-0000-4000-8000-000000000001";
@@ -370,6 +378,21 @@ export default {
         logLine(started, request, response.status, result.meta, pathname.endsWith("object-log"));
         return response;
       }
+    }
+    if (pathname === "/__bench/sql" && request.method === "POST") {
+      const { statements } = (await request.json()) as { statements: Recorded[] };
+      const t0 = performance.now();
+      const results = await env.SHARD_0.batch(statements.map((s) => env.SHARD_0.prepare(s.sql).bind(...s.params)));
+      const ms = performance.now() - t0;
+      const sum = (k: "rows_read" | "rows_written") => results.reduce((n, r) => n + (r.meta[k] ?? 0), 0);
+      const changes = results.reduce((n, r) => n + (r.meta.changes ?? 0), 0);
+      const figures = { ms, rows_read: sum("rows_read"), rows_written: sum("rows_written"), changes };
+      return new Response(JSON.stringify(figures), { headers: JSON_HEADERS });
+    }
+    if (pathname === "/__bench/redact" && request.method === "POST") {
+      const t0 = performance.now();
+      const result = await redactDue(env, Number(searchParams.get("now") ?? Date.now()));
+      return new Response(JSON.stringify({ ms: performance.now() - t0, ...result }), { headers: JSON_HEADERS });
     }
     const [, kind, name] = /^\/__bench\/(io|floor|ours)\/(.+)$/.exec(pathname) ?? [];
     if (kind && name) {

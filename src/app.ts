@@ -17,6 +17,7 @@ import { TrieRouter } from "hono/router/trie-router";
 import { secureHeaders } from "hono/secure-headers";
 import { adminRouter } from "./admin";
 import { archiveRouter } from "./archive";
+import { auditRouter } from "./audit/routes";
 import { communicationsRouter } from "./communications";
 import { config } from "./config";
 import { consoleRouter } from "./console";
@@ -28,6 +29,7 @@ import { ApiError } from "./lib/errors";
 import { validationHook } from "./lib/validation";
 import { requestContext, requestHygiene } from "./middleware/context";
 import { OPENAPI_CONFIG, registerDocumentComponents } from "./openapi/document";
+import { privacyRouter } from "./privacy";
 import { providersRouter, WEBHOOKS_PATH } from "./providers/routes";
 import { streamRouter } from "./stream";
 import { subscriptionsRouter } from "./subscriptions";
@@ -100,14 +102,17 @@ export function createApp() {
   );
 
   // Chained so that the returned app's type carries every route (for `hc<App>`).
-  // Providers, subscriptions, the live stream and the export before
-  // communications: GET /providers, /subscriptions, /stream and /export would
+  // Providers, subscriptions, the live stream, the export, privacy and audit
+  // before communications: GET /providers, /subscriptions, /stream, /export,
+  // /erasures, /settings and /audit would
   // otherwise match GET /{id}.
   const routed = app
     .route("/", providersRouter)
     .route("/", subscriptionsRouter)
     .route("/", streamRouter)
     .route("/", exportRouter)
+    .route("/", privacyRouter)
+    .route("/", auditRouter)
     .route("/", webhooksRouter)
     .route("/", communicationsRouter)
     .route("/", archiveRouter)

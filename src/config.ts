@@ -9,6 +9,8 @@ import { z } from "@hono/zod-openapi";
 
 /** Rows per page of a tenant move (copy, checksum, delete) when MOVE_BATCH_ROWS is not set. */
 export const DEFAULT_MOVE_BATCH_ROWS = 500;
+/** Communications per step of an erasure when ERASURE_BATCH_ROWS is not set (src/privacy/erasure-scope.ts). */
+export const DEFAULT_ERASURE_BATCH_ROWS = 500;
 
 /**
  * A whole number >= 1, else undefined. An unusable RETENTION_DAYS ("30d",
@@ -104,6 +106,8 @@ const ConfigSchema = z.object({
   RETENTION_DAYS: optionalText.transform((v) => wholeNumber(v)),
   /** Rows per page of a tenant move; not set: DEFAULT_MOVE_BATCH_ROWS. */
   MOVE_BATCH_ROWS: optionalText.transform((v) => wholeNumber(v) ?? DEFAULT_MOVE_BATCH_ROWS),
+  /** Communications per erasure step; not set: DEFAULT_ERASURE_BATCH_ROWS. */
+  ERASURE_BATCH_ROWS: optionalText.transform((v) => wholeNumber(v) ?? DEFAULT_ERASURE_BATCH_ROWS),
   CORS_ORIGINS: optionalText.transform(
     (v) =>
       new Set(
@@ -135,6 +139,8 @@ export interface Config {
   retentionDays?: number;
   /** Rows per page of a tenant move (src/shards/move.ts). */
   moveBatchRows: number;
+  /** Communications per step of an erasure (src/privacy/erasure-workflow.ts). */
+  erasureBatchRows: number;
   /** Requests per 10 s: per user, per tenant for staff, per tenant for all its customers. */
   rateLimits: { user: number; tenant: number; customers: number };
   providerSecretsKey?: string;
@@ -156,6 +162,7 @@ const parse = (env: Env): Config => {
     corsOrigins: v.CORS_ORIGINS,
     retentionDays: v.RETENTION_DAYS,
     moveBatchRows: v.MOVE_BATCH_ROWS,
+    erasureBatchRows: v.ERASURE_BATCH_ROWS,
     rateLimits: { user: v.USER_RATE_LIMIT, tenant: v.TENANT_RATE_LIMIT, customers: v.CUSTOMER_RATE_LIMIT },
     providerSecretsKey: v.PROVIDER_SECRETS_KEY,
     outbound: { allowLoopback: v.OUTBOUND_ALLOW_LOOPBACK, retrySchedule: v.OUTBOUND_RETRY_SCHEDULE },

@@ -7,12 +7,18 @@
  * events kept for communications not created yet, sends the events the
  * deliveries queue did not take and purges week-old ones, on every shard,
  * and indexes for search the communications older than the search index.
+ * The cron also does the privacy housekeeping (audit outbox, erasures to
+ * resume, tombstones, redaction); CustomerErasure is the Workflow of erasures.
  */
 import { app } from "./app";
 import { archiveExpired } from "./archive/retention";
+import { deliverAuditOutbox } from "./audit/outbox";
 import { purgeExpiredKeys } from "./communications/idempotency";
 import { createDb, d1Fields, newDbStats } from "./db/client";
 import { log } from "./lib/logger";
+import { resumeErasures } from "./privacy/erasure";
+import { redactDue } from "./privacy/redaction";
+import { purgeTombstones } from "./privacy/tombstones";
 import { backfillSearch } from "./search/backfill";
 import { shardBinding, shardNames } from "./shards/config";
 import { consumeEventDeliveries } from "./subscriptions/delivery";
@@ -23,6 +29,7 @@ import { consumeWebhookEvents } from "./webhooks/consumer";
 import type { QueueBody } from "./webhooks/events";
 import { sweepPending } from "./webhooks/pending";
 
+export { CustomerErasure } from "./privacy/erasure-workflow";
 export { TenantMove } from "./shards/move";
 /** The live stream's per-tenant fan-out (wrangler.toml `durable_objects`). */
 export { StreamHub } from "./stream/hub";
@@ -50,14 +57,42 @@ async function eventJobsAllShards(env: Env) {
   }
 }
 
+/**
+ * Privacy (issue 21): audit entries of moves still in the directory's
+ * outbox, erasures whose Workflow must be (re)started, tombstones past
+ * their days, then the retention archive and after it the redaction job
+ * (which rewrites archived days: after the archive, never beside it).
+ */
+async function privacyHousekeeping(env: Env) {
+  const delivered = await deliverAuditOutbox(env);
+  let resumed = 0;
+  let purged = 0;
+  for (const shard of shardNames(env)) {
+    const db = createDb(shardBinding(env, shard), "first-primary", newDbStats());
+    resumed += await resumeErasures(env, db);
+    purged += await purgeTombstones(db);
+  }
+  log.info("privacy housekeeping", {
+    audit_entries_delivered: delivered,
+    erasures_resumed: resumed,
+    tombstones_purged: purged,
+  });
+}
+
+async function archiveThenRedact(env: Env) {
+  await archiveExpired(env);
+  await redactDue(env);
+}
+
 export default {
   fetch: app.fetch,
   async scheduled(_controller, env, ctx) {
     const work = Promise.all([
       purgeAllShards(env),
-      archiveExpired(env),
+      archiveThenRedact(env),
       sweepAllShards(env),
       eventJobsAllShards(env),
+      privacyHousekeeping(env),
       backfillSearch(env),
     ]);
     ctx.waitUntil(work);

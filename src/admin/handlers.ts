@@ -1,6 +1,8 @@
 /** Admin handlers: the directory, the shards' counts, and starting a move. */
 import type { RouteHandler } from "@hono/zod-openapi";
 import { desc, eq, gt } from "drizzle-orm";
+import { outboxInsert } from "../audit/outbox";
+import { actorOf } from "../audit/store";
 import type { AuthedEnv } from "../env";
 import { translate } from "../i18n/messages";
 import { ApiError, badRequest, unavailable } from "../lib/errors";
@@ -8,7 +10,7 @@ import { UUID, uuidv7 } from "../lib/uuid";
 import { shardBinding, shardNames } from "../shards/config";
 import { directoryDb, readPlacement } from "../shards/directory";
 import type { MoveParams } from "../shards/move";
-import { type MoveRow, moves, shardLoad, tenants } from "../shards/schema";
+import { auditOutbox, type MoveRow, moves, shardLoad, tenants } from "../shards/schema";
 import type { moveRoute, shardsRoute, tenantRoute } from "./routes";
 import type { Move } from "./schemas";
 
@@ -154,22 +156,41 @@ export const moveTenant: RouteHandler<typeof moveRoute, AuthedEnv> = async (c) =
     updated_at: now,
   };
   const db = directoryDb(c.env, c.var.dbStats);
+  const actor = actorOf(c.var.principal);
+  // The move's row and its audit entry in one directory batch (src/audit/outbox.ts).
+  const audit = outboxInsert(db, tenant_id, {
+    action: "tenant.move_started",
+    actor,
+    target: { kind: "move", id: row.id },
+    details: { from: row.from_shard, to },
+    requestId: c.var.requestId,
+  });
   try {
     // moves_one_active (a partial unique index) admits one unfinished move per tenant.
-    await db.insert(moves).values(row).run();
+    await db.batch([db.insert(moves).values(row), audit.statement]);
   } catch (err) {
     if (isUniqueViolation(err)) throw new ApiError(409, "move_conflict");
     throw err;
   }
-  const params: MoveParams = { moveId: row.id, tenantId: tenant_id, from: row.from_shard, to };
+  const params: MoveParams = {
+    moveId: row.id,
+    tenantId: tenant_id,
+    from: row.from_shard,
+    to,
+    actor,
+    requestId: c.var.requestId,
+  };
   try {
     await c.env.TENANT_MOVE.create({ id: row.id, params });
   } catch (err) {
-    await db
-      .update(moves)
-      .set({ status: "failed", error: "the workflow could not be started", updated_at: new Date().toISOString() })
-      .where(eq(moves.id, row.id))
-      .run();
+    // Nothing started: the move is failed, and its entry goes with it (it never reached a shard).
+    await db.batch([
+      db
+        .update(moves)
+        .set({ status: "failed", error: "the workflow could not be started", updated_at: new Date().toISOString() })
+        .where(eq(moves.id, row.id)),
+      db.delete(auditOutbox).where(eq(auditOutbox.id, audit.row.id)),
+    ]);
     throw unavailable(err);
   }
   return c.json({ success: true as const, message: translate(c.var.lang, "move_started"), move: toMove(row) }, 202);

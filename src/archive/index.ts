@@ -102,6 +102,12 @@ export const archiveRouter = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
     const tenantId = resolveTenant(c.var.principal, c.req.valid("query").tenant_id);
     const object = await c.env.ARCHIVE.get(archiveKey(tenantId, c.req.valid("param").date));
     if (!object) throw new ApiError(404, "archive_not_found");
+    // An erasure may leave a day with no line (src/archive/rewrite.ts): nothing to serve. Its body
+    // (one newline) is read to the end: an R2 body left unread is cancelled with an error.
+    if (object.customMetadata?.communications === "0") {
+      await object.text();
+      throw new ApiError(404, "archive_not_found");
+    }
     return c.body(object.body, 200, { "content-type": "application/x-ndjson; charset=utf-8" }) as never;
   },
 );

@@ -13,23 +13,23 @@
  * back and check its SHA-256 is that of the bytes written, and only then
  * delete the rows. The shard's delete trigger keeps communication_totals right.
  *
- * A tenant with a move under way is skipped until the move ends; one whose
- * move starts during the run has its delete refused by the move's fence, and
- * is skipped too (the day stays in D1, and is not counted as archived).
+ * A tenant with a move or an erasure under way is skipped until it ends; one
+ * whose move starts during the run has its delete refused by the move's
+ * fence, and is skipped too (the day stays in D1, and is not counted as
+ * archived).
  */
-import { and, asc, eq, gt, gte, inArray, lt, lte, notInArray } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, lt, lte } from "drizzle-orm";
 import type { Communication } from "../communications/schemas";
 import { toCommunication } from "../communications/store";
 import { config } from "../config";
 import { createDb, type Database, type DbStats, d1Fields, newDbStats } from "../db/client";
-import { communicationEvents, communications, communicationTotals } from "../db/schema";
+import { communicationEvents, communications, communicationTotals, erasures } from "../db/schema";
 import { toApiError } from "../lib/error-handler";
 import { TenantFrozenError } from "../lib/errors";
 import { log } from "../lib/logger";
 import { hex, uuidv7Floor, uuidv7Time } from "../lib/uuid";
 import { shardBinding, shardNames } from "../shards/config";
-import { directoryDb } from "../shards/directory";
-import { moves } from "../shards/schema";
+import { tenantsBeingMoved } from "../shards/directory";
 
 const DAY_MS = 86_400_000;
 /** Rows per read page, and ids per delete statement (D1 binds at most 100 parameters). */
@@ -296,14 +296,7 @@ export async function archiveExpired(env: Env, now = Date.now()) {
   const cutoffDay = Math.floor((now - days * DAY_MS) / DAY_MS) * DAY_MS;
   const cutoff = uuidv7Floor(cutoffDay);
   const stats: DbStats = newDbStats();
-  const moving = new Set(
-    (
-      await directoryDb(env, stats)
-        .select({ tenant_id: moves.tenant_id })
-        .from(moves)
-        .where(notInArray(moves.status, ["done", "failed"]))
-    ).map((m) => m.tenant_id),
-  );
+  const moving = await tenantsBeingMoved(env, stats);
   let archived = 0;
   let daysArchived = 0;
   for (const shard of shardNames(env)) {
@@ -316,8 +309,20 @@ export async function archiveExpired(env: Env, now = Date.now()) {
     )
       .map((t) => t.tenant_id)
       .filter((t) => !moving.has(t));
+    // A tenant with an erasure under way waits too: the erasure deletes its
+    // rows first and reads its archived days after, so no row it covers may
+    // move to R2 in between (src/privacy/erasure-scope.ts).
+    const erasing = new Set(
+      (
+        await db
+          .selectDistinct({ tenant_id: erasures.tenant_id })
+          .from(erasures)
+          .where(inArray(erasures.status, ["pending", "running"]))
+      ).map((e) => e.tenant_id),
+    );
     let budget = DAYS_PER_RUN;
     for (const tenantId of tenantIds) {
+      if (erasing.has(tenantId)) continue;
       while (budget > 0) {
         const [oldest] = await db
           .select({ id: communications.id })

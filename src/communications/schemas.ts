@@ -398,6 +398,10 @@ export const Communication = z
     created_by: z.string().max(255),
     created_at: timestamp,
     updated_at: timestamp,
+    redacted_at: timestamp.nullable().openapi({
+      description:
+        "When content and addresses were redacted (POST /{id}/redact, or the tenant's redact_after_days); null until then.",
+    }),
   })
   .openapi("Communication");
 export type Communication = z.infer<typeof Communication>;
@@ -410,6 +414,7 @@ export const EXAMPLE_COMMUNICATION: Communication = {
   created_by: "5d0c1f7e-2b3a-4c4d-8e9f-0a1b2c3d4e5f",
   created_at: "2026-11-28T14:02:55.120Z",
   updated_at: "2026-11-28T14:02:55.120Z",
+  redacted_at: null,
 };
 
 export const CommunicationEvent = z

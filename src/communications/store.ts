@@ -60,6 +60,8 @@ import {
 import { type ChangeEvent, createdEvent, statusChangedEvent } from "../events/event";
 import type { EventRecorder } from "../events/recorder";
 import { uuidv7, uuidv7Floor, uuidv7Time } from "../lib/uuid";
+import { storedAddress } from "../privacy/address";
+import { redactDetails } from "../privacy/mask";
 import type { Search } from "../search";
 import { customerToken, deliveryToken, providerMessageToken, providerToken, tenantToken } from "../search/normalise";
 import { providerIdMatch } from "../webhooks/provider-ids";
@@ -129,6 +131,7 @@ export const toCommunication = (row: CommunicationRow): Communication => ({
   created_by: row.created_by,
   created_at: row.created_at,
   updated_at: row.updated_at,
+  redacted_at: row.redacted_at,
 });
 
 const toEvent = (row: EventRow) => {
@@ -161,17 +164,22 @@ export const isProviderIdConflict = (err: unknown): boolean => {
 
 /**
  * The customer's end of the conversation: whom an outbound went to, who sent
- * an inbound; a phone number, else the email in lower case. Inbound messages
- * are attributed through it (migrations/0002_providers.sql).
+ * an inbound; a phone number, else the email, in the one stored form of
+ * src/privacy/address.ts. Inbound messages are attributed through it
+ * (migrations/0002_providers.sql), and erasures find a customer's addresses by it.
  */
 export function customerAddress(direction: string, details: JsonObject): string | null {
   const party = (direction === "inbound" ? details.sender : details.recipient) as
     | { phone?: unknown; email?: unknown }
     | undefined;
-  if (typeof party?.phone === "string" && party.phone) return party.phone;
-  if (typeof party?.email === "string" && party.email) return party.email.toLowerCase();
+  if (typeof party?.phone === "string" && party.phone.trim()) return storedAddress(party.phone);
+  if (typeof party?.email === "string" && party.email.trim()) return storedAddress(party.email);
   return null;
 }
+
+/** An event's details as stored: masked like its communication's once that is redacted (privacy.md). */
+export const eventDetails = (row: Pick<CommunicationRow, "redacted_at">, details: JsonObject): JsonObject =>
+  row.redacted_at ? redactDetails(details) : details;
 
 /** A list's filter terms: the request's values, or placeholders for them (see compileList). */
 type ListTerms = Partial<Record<Exclude<keyof ListFilters, "search">, SQLWrapper>>;
@@ -696,6 +704,7 @@ export class CommunicationStore {
       provider: body.provider ?? null,
       provider_message_id: body.provider_message_id ?? null,
       address: customerAddress(body.direction, body.communication_details as JsonObject),
+      redacted_at: null,
     };
     const communication = toCommunication(row);
     // After the insert, in the same transaction: inbound messages nobody
@@ -734,7 +743,13 @@ export class CommunicationStore {
     if (!existing) return { outcome: "key_vanished" };
     if (existing.request_hash !== idempotency.requestHash) return { outcome: "key_conflict" };
     // Records stored before provider fields existed lack them.
-    const stored = { provider: null, provider_message_id: null, ...existing.communication } as Communication;
+    const stored = {
+      provider: null,
+      provider_message_id: null,
+      ...existing.communication,
+      // Records stored before redaction existed lack it; a redacted communication's record is redacted too.
+      redacted_at: existing.communication.redacted_at ?? null,
+    } as Communication;
     return { outcome: "replayed", communication: stored };
   }
 
@@ -793,7 +808,7 @@ export class CommunicationStore {
         statement(
           this.db.insert(communicationEvents).select(sql`
           SELECT ${this.scope.tenantId}, ${id}, ${uuidv7()}, ${current.status}, ${update.status},
-                 ${occurredAt}, ${now}, ${JSON.stringify(update.details ?? {})}
+                 ${occurredAt}, ${now}, ${JSON.stringify(eventDetails(current, update.details ?? {}))}
           WHERE changes() = 1`),
         ),
         ...recorded,

@@ -61,8 +61,10 @@ export const communications = sqliteTable(
     status_event_at: text("status_event_at"),
     provider: text("provider"),
     provider_message_id: text("provider_message_id"),
-    /** The customer's end of the conversation (migrations/0002_providers.sql). */
+    /** The customer's end of the conversation (migrations/0002_providers.sql), normalised (src/privacy/address.ts). */
     address: text("address"),
+    /** When content and addresses were redacted (migrations/0008_privacy.sql); null until then. */
+    redacted_at: text("redacted_at"),
   },
   (t) => [primaryKey({ columns: [t.tenant_id, t.id] })],
 );
@@ -211,6 +213,95 @@ export const subscriptionDeliveries = sqliteTable(
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 export type SubscriptionEventRow = typeof subscriptionEvents.$inferSelect;
 export type DeliveryRow = typeof subscriptionDeliveries.$inferSelect;
+
+// Privacy (issue 21): migrations/0008_privacy.sql.
+
+/** The actions the audit log records (privacy.md, "The audit log"). */
+export const AUDIT_ACTIONS = [
+  "provider.connected",
+  "provider.disconnected",
+  "subscription.created",
+  "subscription.updated",
+  "subscription.deleted",
+  "subscription.secret_rotated",
+  "erasure.requested",
+  "erasure.finished",
+  "communication.redacted",
+  "settings.updated",
+  "tenant.move_started",
+  "tenant.move_finished",
+  "export.downloaded",
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** The tenant's privileged actions (src/audit): never changed, kept at least 400 days. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    id: text("id").notNull(),
+    action: text("action", { enum: AUDIT_ACTIONS }).notNull(),
+    actor_sub: text("actor_sub").notNull(),
+    actor_role: text("actor_role"),
+    actor_is_system_admin: integer("actor_is_system_admin", { mode: "boolean" }).notNull(),
+    target_kind: text("target_kind").notNull(),
+    target_id: text("target_id").notNull(),
+    details: text("details", { mode: "json" }).$type<JsonObject>().notNull(),
+    request_id: text("request_id").notNull(),
+    created_at: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.id] })],
+);
+
+export const ERASURE_STATUSES = ["pending", "running", "done", "failed"] as const;
+export type ErasureStatus = (typeof ERASURE_STATUSES)[number];
+
+/** Erasure requests (src/privacy/erasure.ts); `addresses` only while one runs. */
+export const erasures = sqliteTable(
+  "erasures",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    id: text("id").notNull(),
+    customer_id: text("customer_id").notNull(),
+    addresses: text("addresses", { mode: "json" }).$type<string[]>(),
+    reference: text("reference"),
+    status: text("status", { enum: ERASURE_STATUSES }).notNull(),
+    erased_communications: integer("erased_communications").notNull(),
+    erased_events: integer("erased_events").notNull(),
+    erased_archived_days: integer("erased_archived_days").notNull(),
+    requested_by: text("requested_by").notNull(),
+    requester_role: text("requester_role"),
+    requester_is_system_admin: integer("requester_is_system_admin", { mode: "boolean" }).notNull(),
+    request_id: text("request_id").notNull(),
+    created_at: text("created_at").notNull(),
+    updated_at: text("updated_at").notNull(),
+    finished_at: text("finished_at"),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.id] })],
+);
+
+/** Settings and the redaction job's state, one row per name (src/privacy/settings.ts). */
+export const tenantSettings = sqliteTable(
+  "tenant_settings",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    name: text("name").notNull(),
+    value: text("value", { mode: "json" }).$type<unknown>(),
+    updated_at: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.name] })],
+);
+
+/** SHA-256 of erased communications' provider message ids: late callbacks for them are dropped. */
+export const erasedProviderIds = sqliteTable(
+  "erased_provider_ids",
+  {
+    tenant_id: text("tenant_id").notNull(),
+    id_hash: text("id_hash").notNull(),
+    created_at: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant_id, t.id_hash] })],
+);
 
 export type CommunicationRow = typeof communications.$inferSelect;
 export type EventRow = typeof communicationEvents.$inferSelect;

@@ -14,6 +14,7 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { actorOf, auditInsert } from "../audit/store";
 import { readScope } from "../communications/access";
 import type { ExportQuery } from "../communications/schemas";
 import { CommunicationStore, type ListFilters } from "../communications/store";
@@ -23,7 +24,7 @@ import { log } from "../lib/logger";
 import { validationHook } from "../lib/validation";
 import { countAnotherRequest, RATE_LIMIT_PERIOD_S } from "../middleware/rate-limit";
 import { parseSearch, searchNotReady } from "../search";
-import { tenantDb } from "../shards/tenant-db";
+import { onTenantShard, tenantDb } from "../shards/tenant-db";
 import { type ExportFormat, head, lines, MEDIA_TYPES } from "./format";
 import { EXPORT_PAGE_ROWS, exportRoute } from "./routes";
 
@@ -32,6 +33,40 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** `communications-<tenant>-<UTC date>.<ext>` (search.md). */
 const fileName = (tenantId: string, format: ExportFormat, now = new Date()) =>
   `communications-${tenantId}-${now.toISOString().slice(0, 10)}.${format}`;
+
+/**
+ * The audit entry of an export (privacy.md: `export.downloaded`, the filters
+ * and the number of rows), written when the transfer ends, complete or cut,
+ * since only then is the number known. An entry holds no address and no
+ * words: `address` and `q` are recorded as given or not, never their
+ * values. The entry follows the tenant across a move (onTenantShard); if it
+ * cannot be written, the error is logged with the request's id, and the
+ * `export` log line of the same request still records the download.
+ */
+async function audit(
+  c: Context<AuthedEnv>,
+  tenantId: string,
+  query: ExportQuery,
+  format: ExportFormat,
+  rows: number,
+  complete: boolean,
+) {
+  const { address, q, tenant_id: _tenant, language: _language, ...rest } = query;
+  const filters = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== ""));
+  try {
+    await onTenantShard(c, tenantId, "write", (db) =>
+      auditInsert(db, tenantId, {
+        action: "export.downloaded",
+        actor: actorOf(c.var.principal),
+        target: { kind: "export", id: c.var.requestId },
+        details: { format, filters, address: address !== undefined, q: q !== undefined, rows, complete },
+        requestId: c.var.requestId,
+      }).statement.run(),
+    );
+  } catch (err) {
+    log.error("export audit entry not written", { request_id: c.var.requestId, tenant_id: tenantId, err });
+  }
+}
 
 /** Why an export stopped before its last row (logged; the client sees the transfer cut). */
 class ExportCut extends Error {}
@@ -51,7 +86,14 @@ async function exportHandler(c: Context<AuthedEnv>, query: ExportQuery) {
   const started = performance.now();
   let rows = 0;
   const encoder = new TextEncoder();
-  const finish = (complete: boolean, error?: unknown) =>
+  let finished = false;
+  const finish = (complete: boolean, error?: unknown) => {
+    if (finished) return;
+    finished = true;
+    c.executionCtx.waitUntil(audit(c, scope.tenantId, query, format, rows, complete));
+    logFinish(complete, error);
+  };
+  const logFinish = (complete: boolean, error?: unknown) =>
     (complete ? log.info : log.warn)("export", {
       request_id: c.var.requestId,
       tenant_id: scope.tenantId,

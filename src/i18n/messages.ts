@@ -107,6 +107,18 @@ const en = {
   field_query_star: "In {field}, * may only end a word or a quoted phrase, as in deliv*",
   field_query_prefix: "In {field}, a word ending in * needs at least {min} characters before the *",
   field_query_empty: "{field} must contain at least one word",
+  // Privacy (issue 21): erasures, redaction, settings, the audit log
+  erasure_requested: "Erasure requested",
+  erasure_running: "An erasure of this customer is already running",
+  erasure_ok: "Erasure retrieved successfully",
+  erasures_ok: "Erasures retrieved successfully",
+  erasure_not_found: "Erasure not found",
+  communication_redacted: "Customer communication redacted successfully",
+  communication_already_redacted: "Customer communication was already redacted",
+  settings_ok: "Settings retrieved successfully",
+  settings_updated: "Settings updated successfully",
+  audit_ok: "Audit log retrieved successfully",
+  field_phone_needs_plus: "{field} must start with + and the country code",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -211,6 +223,18 @@ const ar: Catalogue = {
   field_query_star: "في الحقل {field} لا يأتي * إلا في نهاية كلمة أو عبارة بين علامتي تنصيص، مثل deliv*",
   field_query_prefix: "في الحقل {field} تحتاج الكلمة المنتهية بـ * إلى {min} أحرف على الأقل قبل *",
   field_query_empty: "يجب أن يحتوي الحقل {field} على كلمة واحدة على الأقل",
+  // Privacy (issue 21)
+  erasure_requested: "تم طلب المحو",
+  erasure_running: "يجري بالفعل محو بيانات هذا العميل",
+  erasure_ok: "تم جلب طلب المحو بنجاح",
+  erasures_ok: "تم جلب طلبات المحو بنجاح",
+  erasure_not_found: "طلب المحو غير موجود",
+  communication_redacted: "تم تنقيح مراسلة العميل بنجاح",
+  communication_already_redacted: "تم تنقيح مراسلة العميل مسبقًا",
+  settings_ok: "تم جلب الإعدادات بنجاح",
+  settings_updated: "تم تحديث الإعدادات بنجاح",
+  audit_ok: "تم جلب سجل التدقيق بنجاح",
+  field_phone_needs_plus: "يجب أن يبدأ الحقل {field} بالرمز + ورمز الدولة",
 };
 
 const ku: Catalogue = {
@@ -314,6 +338,18 @@ const ku: Catalogue = {
     "لە خانەی {field}دا * تەنها دەتوانێت لە کۆتایی وشەیەک یان دەستەواژەیەکی ناو نیشانەی وتەدا بێت، وەک deliv*",
   field_query_prefix: "لە خانەی {field}دا وشەیەک کە بە * کۆتایی دێت پێویستی بە لانیکەم {min} پیت هەیە پێش *",
   field_query_empty: "خانەی {field} دەبێت لانیکەم یەک وشە لەخۆ بگرێت",
+  // Privacy (issue 21)
+  erasure_requested: "داواکاری سڕینەوە تۆمارکرا",
+  erasure_running: "سڕینەوەی زانیارییەکانی ئەم کڕیارە پێشتر لە کاردایە",
+  erasure_ok: "سڕینەوەکە بە سەرکەوتوویی وەرگیرا",
+  erasures_ok: "سڕینەوەکان بە سەرکەوتوویی وەرگیران",
+  erasure_not_found: "سڕینەوەکە نەدۆزرایەوە",
+  communication_redacted: "ناوەڕۆکی پەیوەندیی کڕیار بە سەرکەوتوویی شاردرایەوە",
+  communication_already_redacted: "ناوەڕۆکی پەیوەندیی کڕیار پێشتر شاردراوەتەوە",
+  settings_ok: "ڕێکخستنەکان بە سەرکەوتوویی وەرگیران",
+  settings_updated: "ڕێکخستنەکان بە سەرکەوتوویی نوێکرانەوە",
+  audit_ok: "تۆماری وردبینی بە سەرکەوتوویی وەرگیرا",
+  field_phone_needs_plus: "خانەی {field} دەبێت بە + و کۆدی وڵات دەست پێبکات",
 };
 
 const fa: Catalogue = {
@@ -416,6 +452,18 @@ const fa: Catalogue = {
   field_query_star: "در فیلد {field}، * فقط می‌تواند در پایان یک واژه یا عبارتِ داخل نقل‌قول بیاید، مانند deliv*",
   field_query_prefix: "در فیلد {field}، واژه‌ای که با * تمام می‌شود پیش از * دست‌کم {min} نویسه لازم دارد",
   field_query_empty: "فیلد {field} باید دست‌کم یک واژه داشته باشد",
+  // Privacy (issue 21)
+  erasure_requested: "درخواست پاک‌سازی ثبت شد",
+  erasure_running: "پاک‌سازی داده‌های این مشتری از قبل در حال اجراست",
+  erasure_ok: "درخواست پاک‌سازی با موفقیت دریافت شد",
+  erasures_ok: "درخواست‌های پاک‌سازی با موفقیت دریافت شدند",
+  erasure_not_found: "درخواست پاک‌سازی یافت نشد",
+  communication_redacted: "محتوای ارتباط مشتری با موفقیت حذف و پوشانده شد",
+  communication_already_redacted: "محتوای ارتباط مشتری قبلاً حذف و پوشانده شده است",
+  settings_ok: "تنظیمات با موفقیت دریافت شد",
+  settings_updated: "تنظیمات با موفقیت به‌روزرسانی شد",
+  audit_ok: "گزارش ممیزی با موفقیت دریافت شد",
+  field_phone_needs_plus: "فیلد {field} باید با + و کد کشور شروع شود",
 };
 
 export const LANGUAGES = ["en", "ar", "ku", "fa"] as const;

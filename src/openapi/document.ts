@@ -7,7 +7,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { LANGUAGES } from "../i18n/messages";
 import { BOOKMARK_PATTERN } from "../middleware/context";
 import { streamItemSchemas } from "./responses";
-import { ADMIN_TAG, SUBSCRIPTIONS_TAG, TAG, WEBHOOK_TAG } from "./route";
+import { ADMIN_TAG, PRIVACY_TAG, SUBSCRIPTIONS_TAG, TAG, WEBHOOK_TAG } from "./route";
 
 /** The generator's config, plus the 3.1 field its type does not list (it is copied into the document). */
 type DocumentHead = Parameters<OpenAPIHono["getOpenAPI31Document"]>[0] & { jsonSchemaDialect: string };
@@ -48,6 +48,11 @@ export const OPENAPI_CONFIG: DocumentHead = {
       name: SUBSCRIPTIONS_TAG,
       description:
         "Events out: signed (Standard Webhooks) POSTs of `communication.created` and `communication.status_changed` to the tenant's endpoints, retried for a day, with a delivery log and replay.",
+    },
+    {
+      name: PRIVACY_TAG,
+      description:
+        "Erasing a customer, redacting content, the tenant's privacy settings and the audit log of privileged actions; manage:operations:tenant or a system administrator naming tenant_id.",
     },
   ],
 };

@@ -29,6 +29,7 @@ export const TAG = "Customer Communications";
 export const ADMIN_TAG = "Administration";
 export const WEBHOOK_TAG = "Provider Webhooks";
 export const SUBSCRIPTIONS_TAG = "Event Subscriptions";
+export const PRIVACY_TAG = "Privacy";
 
 type OperationConfig = Omit<RouteConfig, "tags" | "security" | "parameters" | "middleware">;
 

@@ -4,7 +4,9 @@
  * secret goes in, sealed (./secrets.ts); it never comes out.
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { actorOf, auditInsert } from "../audit/store";
 import { manageScope, mayManage } from "../communications/access";
 import { BASE_PATH } from "../communications/routes";
 import { CommonQuery, timestamp } from "../communications/schemas";
@@ -268,7 +270,17 @@ async function connect(c: Context<AuthedEnv>, provider: Provider, query: z.infer
   const origin = publicOrigin(c.env, c.req.url);
   const sealed = await encryptSecret(config(c.env).providerSecretsKey, tenantId, provider, secret);
   const row = await onTenantShard(c, tenantId, "write", (db) =>
-    new ProviderConnectionStore(db, tenantId).put(provider, sealed),
+    new ProviderConnectionStore(db, tenantId).put(
+      provider,
+      sealed,
+      // The connection and its audit entry in one batch (src/audit/store.ts).
+      auditInsert(db, tenantId, {
+        action: "provider.connected",
+        actor: actorOf(c.var.principal),
+        target: { kind: "provider", id: provider },
+        requestId: c.var.requestId,
+      }).statement,
+    ),
   );
   forgetConnection(tenantId, provider);
   return c.json(
@@ -298,7 +310,21 @@ export const providersRouter = new OpenAPIHono<AuthedEnv>({ defaultHook: secretF
     const { provider } = c.req.valid("param");
     const { tenantId } = manageScope(c.var.principal, c.req.valid("query"));
     const deleted = await onTenantShard(c, tenantId, "write", (db) =>
-      new ProviderConnectionStore(db, tenantId).delete(provider),
+      new ProviderConnectionStore(db, tenantId).delete(
+        provider,
+        // Written only if the connection existed: a 404 is no action.
+        auditInsert(
+          db,
+          tenantId,
+          {
+            action: "provider.disconnected",
+            actor: actorOf(c.var.principal),
+            target: { kind: "provider", id: provider },
+            requestId: c.var.requestId,
+          },
+          { when: sql`changes() = 1` },
+        ).statement,
+      ),
     );
     forgetConnection(tenantId, provider);
     if (!deleted) throw new ApiError(404, "provider_not_found");

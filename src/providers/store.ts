@@ -3,6 +3,7 @@
  * by src/providers/secrets.ts. Every query names the store's tenant.
  */
 import { and, asc, eq } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../db/client";
 import { type Provider, providerConnections } from "../db/schema";
 
@@ -16,17 +17,23 @@ export class ProviderConnectionStore {
     return and(eq(providerConnections.tenant_id, this.tenantId), eq(providerConnections.provider, provider));
   }
 
-  /** Creates or replaces; created_at survives a replace. */
-  async put(provider: Provider, sealedSecret: string) {
+  /**
+   * Creates or replaces; created_at survives a replace. `audit` (the
+   * action's audit entry, src/audit/store.ts) is written in the same batch.
+   */
+  async put(provider: Provider, sealedSecret: string, audit: BatchItem<"sqlite">) {
     const now = new Date().toISOString();
-    const [row] = await this.db
-      .insert(providerConnections)
-      .values({ tenant_id: this.tenantId, provider, secret: sealedSecret, created_at: now, updated_at: now })
-      .onConflictDoUpdate({
-        target: [providerConnections.tenant_id, providerConnections.provider],
-        set: { secret: sealedSecret, updated_at: now },
-      })
-      .returning();
+    const [[row]] = await this.db.batch([
+      this.db
+        .insert(providerConnections)
+        .values({ tenant_id: this.tenantId, provider, secret: sealedSecret, created_at: now, updated_at: now })
+        .onConflictDoUpdate({
+          target: [providerConnections.tenant_id, providerConnections.provider],
+          set: { secret: sealedSecret, updated_at: now },
+        })
+        .returning(),
+      audit,
+    ]);
     if (!row) throw new Error("upsert returned no row");
     return row;
   }
@@ -45,8 +52,18 @@ export class ProviderConnectionStore {
       .limit(10);
   }
 
-  async delete(provider: Provider): Promise<boolean> {
-    const result = await this.db.delete(providerConnections).where(this.match(provider)).run();
-    return (result.meta.changes ?? 0) > 0;
+  /**
+   * Deletes the connection; `audit` is its entry, built to be written only
+   * if the delete changed a row (`changes() = 1`), in the same batch.
+   */
+  async delete(provider: Provider, audit: BatchItem<"sqlite">): Promise<boolean> {
+    const [deleted] = await this.db.batch([
+      this.db
+        .delete(providerConnections)
+        .where(this.match(provider))
+        .returning({ provider: providerConnections.provider }),
+      audit,
+    ]);
+    return deleted.length > 0;
   }
 }

@@ -21,8 +21,7 @@ import { createDb, type Database, type DbStats, d1Fields, newDbStats } from "../
 import { communicationSearchBackfill, SEARCH_INDEX } from "../db/schema";
 import { log } from "../lib/logger";
 import { shardBinding, shardNames } from "../shards/config";
-import { directoryDb } from "../shards/directory";
-import { moves } from "../shards/schema";
+import { tenantsBeingMoved } from "../shards/directory";
 
 /** Communications indexed per batch. */
 export const BATCH_ROWS = 500;
@@ -73,12 +72,7 @@ export async function backfillBatch(
 /** One run over every shard (the hourly cron, src/index.ts). */
 export async function backfillSearch(env: Env, { budgetMs = RUN_BUDGET_MS, batchRows = BATCH_ROWS } = {}) {
   const stats: DbStats = newDbStats();
-  const moving = (
-    await directoryDb(env, stats)
-      .select({ tenant_id: moves.tenant_id })
-      .from(moves)
-      .where(notInArray(moves.status, ["done", "failed"]))
-  ).map((m) => m.tenant_id);
+  const moving = await tenantsBeingMoved(env, stats);
   let walked = 0;
   let tenantsDone = 0;
   let tenantsLeft = 0;
@@ -88,7 +82,7 @@ export async function backfillSearch(env: Env, { budgetMs = RUN_BUDGET_MS, batch
     const pending = await db
       .select()
       .from(communicationSearchBackfill)
-      .where(moving.length ? notInArray(communicationSearchBackfill.tenant_id, moving) : undefined)
+      .where(moving.size ? notInArray(communicationSearchBackfill.tenant_id, [...moving]) : undefined)
       .orderBy(asc(communicationSearchBackfill.created_at), asc(communicationSearchBackfill.tenant_id))
       .limit(TENANTS_PER_RUN);
     for (const { tenant_id: tenantId, before_id } of pending) {

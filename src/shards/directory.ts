@@ -18,10 +18,10 @@
  * can never add a tenant (docs/security.md, "What an unauthenticated caller
  * can make the service do").
  */
-import { eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray, notInArray, sql } from "drizzle-orm";
 import { createDb, type DbStats } from "../db/client";
 import { type ShardName, shardNames } from "./config";
-import { shardLoad, tenants } from "./schema";
+import { moves, shardLoad, tenants } from "./schema";
 
 export const DIRECTORY_TTL_MS = 60_000;
 /** Entries kept per isolate; the oldest is dropped beyond it (a Map keeps insertion order). */
@@ -75,6 +75,19 @@ export const forgetCachedPlacement = (tenantId: string) => cache.delete(tenantId
 const placementColumns = { shard: tenants.shard, frozen: tenants.frozen, subscriptions: tenants.subscriptions };
 
 export const directoryDb = (env: Env, stats: DbStats) => createDb(env.DIRECTORY, "first-primary", stats);
+
+/**
+ * Tenants with a move under way: the scheduled jobs (retention, redaction,
+ * the search backfill) leave them alone, since their writes would be fenced
+ * and the move copies what they would change.
+ */
+export async function tenantsBeingMoved(env: Env, stats: DbStats): Promise<Set<string>> {
+  const rows = await directoryDb(env, stats)
+    .select({ tenant_id: moves.tenant_id })
+    .from(moves)
+    .where(notInArray(moves.status, ["done", "failed"]));
+  return new Set(rows.map((m) => m.tenant_id));
+}
 
 /** Reads the directory, bypassing the cache (moves and admin routes need the current state). */
 export async function readPlacement(env: Env, tenantId: string, stats: DbStats): Promise<Placement | undefined> {

@@ -20,9 +20,16 @@
  *  5. switch: the directory points at the target, writes resume there;
  *  6. wait one directory-cache TTL (isolates still reading the source
  *     switch over), then delete the source rows page by page.
+ *
+ * Audit (privacy.md): `tenant.move_started` is committed with the move's
+ * row by the admin route, `tenant.move_finished` with the row's final status
+ * here, both into the directory's audit outbox, and delivered to the
+ * tenant's audit log by the next step (src/audit/outbox.ts).
  */
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
+import { deliverAuditOutbox, outboxInsert } from "../audit/outbox";
+import type { Actor } from "../audit/store";
 import { config } from "../config";
 import { createDb, newDbStats } from "../db/client";
 import { countSearchDocuments } from "../search";
@@ -46,7 +53,13 @@ export interface MoveParams {
   tenantId: string;
   from: ShardName;
   to: ShardName;
+  /** Who started it and in which request: the actor of the `tenant.move_finished` audit entry. */
+  actor?: Actor;
+  requestId?: string;
 }
+
+/** Who a move's finishing entry names: its starter (moves started before the audit log existed have none). */
+const moveActor = (p: MoveParams): Actor => p.actor ?? { sub: "system:unknown", role: null, is_system_admin: true };
 
 /** After the switch: a cached directory entry lives one TTL; a request that read it may still be running. */
 const SOURCE_GRACE_MS = DIRECTORY_TTL_MS + 30_000;
@@ -62,7 +75,17 @@ interface Progress {
 }
 
 async function record(env: Env, moveId: string, status: MoveStatus, progress: Progress, error?: string) {
-  await directory(env)
+  await recordUpdate(directory(env), moveId, status, progress, error).run();
+}
+
+function recordUpdate(
+  db: ReturnType<typeof directory>,
+  moveId: string,
+  status: MoveStatus,
+  progress: Progress,
+  error?: string,
+) {
+  return db
     .update(moves)
     .set({
       status,
@@ -72,8 +95,43 @@ async function record(env: Env, moveId: string, status: MoveStatus, progress: Pr
       updated_at: new Date().toISOString(),
       ...(error === undefined ? {} : { error }),
     })
-    .where(eq(moves.id, moveId))
-    .run();
+    .where(eq(moves.id, moveId));
+}
+
+/**
+ * The move's final status and its `tenant.move_finished` entry, in one
+ * directory batch. The entry is written only while the row is not final yet,
+ * so a step that runs again after this batch committed adds no second one.
+ */
+async function finishRecord(
+  env: Env,
+  params: MoveParams,
+  status: "done" | "failed",
+  progress: Progress,
+  error?: string,
+) {
+  const db = directory(env);
+  const stillOpen = sql`(SELECT ${moves.status} FROM ${moves} WHERE ${moves.id} = ${params.moveId}) NOT IN ('done', 'failed')`;
+  const { statement } = outboxInsert(
+    db,
+    params.tenantId,
+    {
+      action: "tenant.move_finished",
+      actor: moveActor(params),
+      target: { kind: "move", id: params.moveId },
+      details: {
+        status,
+        from: params.from,
+        to: params.to,
+        copied: progress.copied,
+        rows_read: progress.rowsRead,
+        rows_written: progress.rowsWritten,
+      },
+      requestId: params.requestId ?? params.moveId,
+    },
+    stillOpen,
+  );
+  await db.batch([statement, recordUpdate(db, params.moveId, status, progress, error)]);
 }
 
 /** The tenant's non-empty totals cells, in key order, as one comparable string. */
@@ -85,8 +143,21 @@ async function totalsOf(db: D1Database, table: TenantTable, tenantId: string) {
   return { value: JSON.stringify(result.results), rowsRead: result.meta.rows_read ?? 0 };
 }
 
-/** Deletes every row of the tenant from a shard that does not serve it, its totals and any fence. */
+/**
+ * Deletes every row of the tenant from a shard that does not serve it, its
+ * totals and any fence. The tenant is fenced there first (if it is not
+ * already): its deletes then go through the fence as the move's own
+ * (`releasing`, src/shards/copy.ts), which the audit log's guard against
+ * deletes lets through (migrations/0008_privacy.sql); nothing serves the
+ * tenant from this shard, so the fence costs nobody anything.
+ */
 async function clearTenant(db: D1Database, tenantId: string, limit: number) {
+  await db
+    .prepare(
+      "INSERT INTO tenant_fences (tenant_id, move_id, created_at) VALUES (?, 'clearing', ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(tenantId, new Date().toISOString())
+    .run();
   for (const table of TENANT_TABLES) {
     while ((await deletePage(db, table, tenantId, limit)).rows > 0) {}
   }
@@ -211,6 +282,9 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
       await clearTenant(target, tenantId, limit);
       await record(env, moveId, "copying", progress);
     });
+    // `tenant.move_started`, committed with the move's row, reaches the
+    // tenant's audit log at the source before the copy, which carries it.
+    await step.do("deliver audit entries", RETRY, () => deliverAuditOutbox(env, tenantId));
     try {
       await copyAll("copy");
       await step.do("freeze", RETRY, async () => {
@@ -278,19 +352,23 @@ export class TenantMove extends WorkflowEntrypoint<Env, MoveParams> {
         source.prepare("DELETE FROM communication_search_backfill WHERE tenant_id = ?").bind(tenantId),
         source.prepare("DELETE FROM tenant_fences WHERE tenant_id = ?").bind(tenantId),
       ]);
-      await record(env, moveId, "done", progress);
+      await finishRecord(env, event.payload, "done", progress);
     });
+    await step.do("deliver audit entries", RETRY, () => deliverAuditOutbox(env, tenantId));
     return { status: "done" as const, ...progress };
   }
 
   /** Before the switch only: lift the fence and the freeze, delete what was copied, record the failure. */
-  private async rollBack({ moveId, tenantId, from, to }: MoveParams, limit: number, progress: Progress, error: string) {
+  private async rollBack(params: MoveParams, limit: number, progress: Progress, error: string) {
+    const { tenantId, from, to } = params;
     const source = shardBinding(this.env, from);
     const target = shardBinding(this.env, to);
     await clearTenant(target, tenantId, limit);
     await source.prepare("DELETE FROM tenant_fences WHERE tenant_id = ?").bind(tenantId).run();
     await directory(this.env).update(tenants).set({ frozen: false }).where(eq(tenants.tenant_id, tenantId)).run();
-    await record(this.env, moveId, "failed", progress, error.slice(0, 500));
+    await finishRecord(this.env, params, "failed", progress, error.slice(0, 500));
+    // Not fenced any more: the entry reaches the source's audit log now (else the cron delivers it).
+    await deliverAuditOutbox(this.env, tenantId);
   }
 }
 

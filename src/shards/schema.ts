@@ -55,3 +55,15 @@ export const moves = sqliteTable(
 
 export type TenantRow = typeof tenants.$inferSelect;
 export type MoveRow = typeof moves.$inferSelect;
+
+/** Audit entries of directory-side actions (moves) on their way to the tenant's shard (src/audit/outbox.ts). */
+export const auditOutbox = sqliteTable(
+  "audit_outbox",
+  {
+    id: text("id").notNull(),
+    tenant_id: text("tenant_id").notNull(),
+    entry: text("entry", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    created_at: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.id] })],
+);

@@ -27,6 +27,11 @@ export const TENANT_TABLES: readonly TenantTable[] = [
   { name: "subscriptions", key: ["id"] },
   { name: "subscription_events", key: ["id"] },
   { name: "subscription_deliveries", key: ["subscription_id", "event_id"] },
+  // Privacy (migrations/0008_privacy.sql).
+  { name: "audit_log", key: ["id"] },
+  { name: "erasures", key: ["id"] },
+  { name: "tenant_settings", key: ["name"] },
+  { name: "erased_provider_ids", key: ["id_hash"] },
 ];
 
 /**

@@ -30,6 +30,7 @@ import type { Communication } from "../communications/schemas";
 import type { Scope } from "../communications/store";
 import { type ChangeEvent, eventJson } from "../events/event";
 import { unavailable } from "../lib/errors";
+import { covers } from "../privacy/erasure-scope";
 import { matchesFilters, type StreamFilters, visibleIn } from "./filters";
 import { EXPIRED_FRAME, eventFrame, KEEPALIVE_FRAME, KEEPALIVE_MS, OPENING_FRAME, resetFrame } from "./frames";
 import type { PrincipalRecord } from "./tickets";
@@ -215,11 +216,27 @@ export class StreamHub extends DurableObject<Env> {
     return JSON.parse(row.principal) as PrincipalRecord;
   }
 
-  /** Erasure: drops a customer's buffered events (their content is personal data). Returns how many. */
-  forgetCustomer(customerId: string): number {
-    const n = this.sql.exec("DELETE FROM events WHERE customer_id = ? RETURNING seq", customerId).toArray().length;
-    this.buffered -= n;
-    return n;
+  /**
+   * Erasure (issue 21): drops the buffered events of every communication the
+   * erasure covers (its customer's, and those to or from its addresses,
+   * created before the request: privacy.md, `covers`), since their content
+   * is personal data and a resume would send them again. Streams already
+   * sent them. Reads the buffer (at most 10,000 events) once. Returns how
+   * many went.
+   */
+  forgetErased(erasure: { customerId: string; addresses: string[]; cutoff: string }): number {
+    const scope = { ...erasure, addresses: new Set(erasure.addresses) };
+    const gone: number[] = [];
+    for (const row of this.sql.exec<{ seq: number; event: string }>("SELECT seq, event FROM events")) {
+      const c = (JSON.parse(row.event) as ChangeEvent).data.communication;
+      if (covers(scope, c)) gone.push(row.seq);
+    }
+    for (let i = 0; i < gone.length; i += 500) {
+      const some = gone.slice(i, i + 500);
+      this.sql.exec(`DELETE FROM events WHERE seq IN (${some.map(() => "?").join(",")})`, ...some);
+    }
+    this.buffered -= gone.length;
+    return gone.length;
   }
 
   /** Open streams (for tests and operations). */

@@ -4,10 +4,13 @@
  * only in the answer to the create and the rotation; they are never logged.
  */
 import type { RouteHandler } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { type AuditAction, actorOf, auditInsert } from "../audit/store";
 import { manageScope } from "../communications/access";
 import { config } from "../config";
-import type { SubscriptionRow } from "../db/schema";
+import type { Database } from "../db/client";
+import { type JsonObject, type SubscriptionRow, subscriptions } from "../db/schema";
 import type { AuthedEnv } from "../env";
 import { EVENT_ID, eventIdFloor } from "../events/event";
 import { type MessageKey, translate } from "../i18n/messages";
@@ -67,6 +70,38 @@ async function storeFor(c: C, tenantId: string, access: "read" | "write") {
   return new SubscriptionStore(await tenantDb(c, tenantId, access), tenantId);
 }
 
+/**
+ * A subscription action's audit entry (privacy.md), for the store's
+ * `extra`: committed in the same batch as the action, and only if the
+ * subscription is there once it ran (`exists`), or was just deleted.
+ * Details hold settings (types, status, which fields changed), never the
+ * URL (it may carry a token) or a secret.
+ */
+function auditOf(
+  c: C,
+  db: Database,
+  tenantId: string,
+  action: AuditAction,
+  id: string,
+  details: JsonObject,
+  when: "exists" | "deleted",
+) {
+  const exists = sql`EXISTS (SELECT 1 FROM ${subscriptions} WHERE ${subscriptions.tenant_id} = ${tenantId} AND ${subscriptions.id} = ${id})`;
+  return auditInsert(
+    db,
+    tenantId,
+    {
+      action,
+      actor: actorOf(c.var.principal),
+      target: { kind: "subscription", id },
+      details,
+      requestId: c.var.requestId,
+    },
+    // A delete's batch reads the count after it: changes() still names the delete.
+    { when: when === "exists" ? exists : sql`changes() = 1` },
+  ).statement;
+}
+
 const notFound = () => new ApiError(404, "subscription_not_found");
 
 export const create: RouteHandler<typeof createSubscriptionRoute, AuthedEnv> = async (c) => {
@@ -77,15 +112,18 @@ export const create: RouteHandler<typeof createSubscriptionRoute, AuthedEnv> = a
   const id = uuidv7();
   const secret = newSecret();
   const sealed = await sealSecret(config(c.env).providerSecretsKey, tenantId, id, secret);
-  const result = await store.create({
-    id,
-    url,
-    events: body.events,
-    description: body.description ?? null,
-    sealedSecret: sealed,
-    serviceHost: serviceHost(c),
-    now: iso(Date.now()),
-  });
+  const result = await store.create(
+    {
+      id,
+      url,
+      events: body.events,
+      description: body.description ?? null,
+      sealedSecret: sealed,
+      serviceHost: serviceHost(c),
+      now: iso(Date.now()),
+    },
+    [auditOf(c, store.db, tenantId, "subscription.created", id, { events: body.events }, "exists")],
+  );
   if (result.outcome === "limit_reached") throw new ApiError(409, "subscription_limit");
   // The directory learns the tenant has subscriptions: from then on (within
   // one directory TTL everywhere, at once here) its changes go to the
@@ -94,7 +132,10 @@ export const create: RouteHandler<typeof createSubscriptionRoute, AuthedEnv> = a
   try {
     await recordSubscriptionCount(c.env, tenantId, result.count, "raise", c.var.dbStats);
   } catch (err) {
-    await store.delete(id).catch((cause) => log.error("subscription not taken back", { error: String(cause) }));
+    const takenBack = auditOf(c, store.db, tenantId, "subscription.deleted", id, { taken_back: true }, "deleted");
+    await store
+      .delete(id, [takenBack])
+      .catch((cause) => log.error("subscription not taken back", { error: String(cause) }));
     throw unavailable(err);
   }
   return c.json(
@@ -163,7 +204,14 @@ export const update: RouteHandler<typeof updateSubscriptionRoute, AuthedEnv> = a
   const { id } = c.req.valid("param");
   const { tenantId } = manageScope(c.var.principal, c.req.valid("query"));
   const changes = changesOf(c, c.req.valid("json"));
-  const row = await (await storeFor(c, tenantId, "write")).update(id, changes, iso(Date.now()));
+  const details: JsonObject = {
+    changed: Object.keys(changes).filter((k) => k !== "service_host" && k !== "failing_since"),
+  };
+  if (changes.status !== undefined) details.status = changes.status;
+  if (changes.events !== undefined) details.events = changes.events;
+  const store = await storeFor(c, tenantId, "write");
+  const audit = auditOf(c, store.db, tenantId, "subscription.updated", id, details, "exists");
+  const row = await store.update(id, changes, iso(Date.now()), [audit]);
   if (!row) throw notFound();
   return c.json(
     { success: true as const, message: message(c, "subscription_updated"), subscription: toSubscription(row) },
@@ -175,7 +223,9 @@ export const remove: RouteHandler<typeof deleteSubscriptionRoute, AuthedEnv> = a
   const { id } = c.req.valid("param");
   const { tenantId } = manageScope(c.var.principal, c.req.valid("query"));
   const store = await storeFor(c, tenantId, "write");
-  const { deleted, count } = await store.delete(id);
+  const { deleted, count } = await store.delete(id, [
+    auditOf(c, store.db, tenantId, "subscription.deleted", id, {}, "deleted"),
+  ]);
   if (!deleted) throw notFound();
   // The directory's count follows; set, then raised again to what the shard
   // holds, so a create running meanwhile is never counted out. If the
@@ -201,7 +251,9 @@ export const rotate: RouteHandler<typeof rotateSecretRoute, AuthedEnv> = async (
   const secret = newSecret();
   const sealed = await sealSecret(config(c.env).providerSecretsKey, tenantId, id, secret);
   const now = Date.now();
-  const row = await store.rotate(id, sealed, iso(now), iso(now + PREVIOUS_SECRET_TTL_MS));
+  const row = await store.rotate(id, sealed, iso(now), iso(now + PREVIOUS_SECRET_TTL_MS), [
+    auditOf(c, store.db, tenantId, "subscription.secret_rotated", id, {}, "exists"),
+  ]);
   if (!row) throw notFound();
   return c.json(
     {

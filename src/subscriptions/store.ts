@@ -47,7 +47,7 @@ export type CreateSubscriptionOutcome =
 
 export class SubscriptionStore {
   constructor(
-    private readonly db: Database,
+    readonly db: Database,
     readonly tenantId: string,
   ) {}
 

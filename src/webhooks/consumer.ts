@@ -32,6 +32,8 @@ const createdBy = (provider: string) => `provider:${provider}`;
 
 async function applyStatus(store: ProviderEventStore, m: StatusMessage) {
   let row = await store.find(m);
+  // A callback for an erased message: dropped, neither kept nor recreating it (privacy.md).
+  if (!row && m.provider_message_id && (await store.wasErased(m.provider_message_id))) return;
   if (!row && m.inbound) row = await store.createInbound(m.inbound, createdBy(m.inbound.provider));
   if (row) {
     await store.applyEvent(row, m);

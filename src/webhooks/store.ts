@@ -9,6 +9,7 @@ import type { CreateBody } from "../communications/schemas";
 import {
   CommunicationStore,
   customerAddress,
+  eventDetails,
   isProviderIdConflict,
   rowFields,
   toCommunication,
@@ -27,6 +28,7 @@ import {
 } from "../db/schema";
 import type { EventRecorder } from "../events/recorder";
 import { uuidv7 } from "../lib/uuid";
+import { wasErased } from "../privacy/tombstones";
 import type { InboundCommunication, StatusMessage } from "./events";
 import { providerIdMatch } from "./provider-ids";
 
@@ -88,9 +90,11 @@ export class ProviderEventStore extends CommunicationStore {
    * one given, else the attributed one, else UNATTRIBUTED_CUSTOMER. A
    * redelivery (same provider id) returns the existing row.
    */
-  async createInbound(inbound: InboundCommunication, createdBy: string): Promise<CommunicationRow> {
+  async createInbound(inbound: InboundCommunication, createdBy: string): Promise<CommunicationRow | undefined> {
     const existing = await this.findByProviderId(inbound.provider, inbound.provider_message_id);
     if (existing) return existing;
+    // A redelivery of a message that was erased since: not created again (src/privacy/tombstones.ts).
+    if (await this.wasErased(inbound.provider_message_id)) return undefined;
     const address = customerAddress("inbound", inbound.communication_details);
     const customerId =
       inbound.customer_id ?? (address ? await this.customerFor(address) : undefined) ?? UNATTRIBUTED_CUSTOMER;
@@ -131,13 +135,18 @@ export class ProviderEventStore extends CommunicationStore {
     const key = sql`json_extract(${communicationEvents.details}, '$.provider_event_id')`;
     await this.database.insert(communicationEvents).select(sql`
       SELECT ${this.tenantId}, ${row.id}, ${uuidv7()}, ${current.status}, ${current.status},
-             ${event.occurred_at}, ${new Date().toISOString()}, ${JSON.stringify(details)}
+             ${event.occurred_at}, ${new Date().toISOString()}, ${JSON.stringify(eventDetails(current, details))}
       WHERE NOT EXISTS (
         SELECT 1 FROM ${communicationEvents}
         WHERE ${communicationEvents.tenant_id} = ${this.tenantId}
           AND ${communicationEvents.communication_id} = ${row.id}
           AND ${key} = ${event.event_key})`);
     return "recorded" as const;
+  }
+
+  /** Whether a communication with this provider message id was erased (one primary-key read, on the not-found path only). */
+  wasErased(providerMessageId: string) {
+    return wasErased(this.database, this.tenantId, providerMessageId);
   }
 
   /**

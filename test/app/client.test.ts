@@ -6,6 +6,7 @@
  * through the Worker, and every response is checked against the OpenAPI
  * document as `call()` does.
  */
+import { env, introspectWorkflow } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { hc } from "hono/client";
 import { describe, expect, expectTypeOf, it } from "vitest";
@@ -128,6 +129,44 @@ describe("hc<App>", () => {
     expect((await exported.text()).split("\r\n").filter(Boolean)).toHaveLength(2);
   });
 
+  it("privacy routes (issue 21): settings, redaction, erasures and the audit log, typed", async () => {
+    const tenant = newTenant();
+    const who = callers(tenant);
+    const api = clientFor(await who.admin()).delivery["customer-communications"];
+    const created = await api.$post({
+      query: {},
+      header: {},
+      json: { customer_id: who.customerId, type: "sms", content: "Your code is 4711" },
+    });
+    if (created.status !== 201) throw new Error("unreachable");
+    const { communication } = await created.json();
+
+    const settings = await api.settings.$put({ query: {}, json: { redact_after_days: 30 } });
+    if (settings.status !== 200) throw new Error(`settings: ${settings.status}`);
+    expectTypeOf((await settings.json()).settings.redact_after_days).toEqualTypeOf<number | null>();
+
+    const redacted = await api[":id"].redact.$post({ param: { id: communication.id }, query: {} });
+    if (redacted.status !== 200) throw new Error(`redact: ${redacted.status}`);
+    const after = (await redacted.json()).communication;
+    expectTypeOf(after.redacted_at).toEqualTypeOf<string | null>();
+    expect(after.content).toBeNull();
+
+    await using introspector = await introspectWorkflow(env.ERASURE);
+    const erasure = await api.erasures.$post({ query: {}, json: { customer_id: who.customerId, reference: "T-1" } });
+    if (erasure.status !== 202) throw new Error(`erasure: ${erasure.status}`);
+    await (await introspector.get())[0]?.waitForStatus("complete");
+    const { erasure: started } = await erasure.json();
+    expectTypeOf(started.status).toEqualTypeOf<"pending" | "running" | "done" | "failed">();
+    const one = await api.erasures[":id"].$get({ param: { id: started.id }, query: {} });
+    expect(one.status).toBe(200);
+
+    const audit = await api.audit.$get({ query: { action: "settings.updated" } });
+    if (audit.status !== 200) throw new Error(`audit: ${audit.status}`);
+    const { entries } = await audit.json();
+    expectTypeOf(entries[0]?.actor.is_system_admin).toEqualTypeOf<boolean | undefined>();
+    expect(entries.map((e) => e.action)).toEqual(["settings.updated"]);
+  });
+
   it("rejects wrong inputs at compile time", () => {
     const api = hc<App>("http://api.test").delivery["customer-communications"];
     const wrongCalls = () => {
@@ -143,6 +182,12 @@ describe("hc<App>", () => {
       void api.$delete;
       // @ts-expect-error "xlsx" is not an export format
       void api.export.$get({ query: { format: "xlsx" } });
+      // @ts-expect-error redact_after_days is a number or null
+      void api.settings.$put({ query: {}, json: { redact_after_days: "30" } });
+      // @ts-expect-error "provider.hacked" is not an audited action
+      void api.audit.$get({ query: { action: "provider.hacked" } });
+      // @ts-expect-error the audit log cannot be changed
+      void api.audit.$delete;
     };
     expect(typeof wrongCalls).toBe("function");
   });

@@ -39,6 +39,8 @@ const COMMUNICATION_FIELDS = [
   "tenant_id",
   "type",
   "updated_at",
+  // Privacy (issue 21): when content and addresses were redacted, null until then.
+  "redacted_at",
 ].sort();
 
 const rows = (tenant: string) => countRows(tenant);

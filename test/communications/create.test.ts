@@ -59,6 +59,7 @@ describe("a valid create", () => {
         created_by: sub,
         created_at: expect.stringMatching(ISO_UTC),
         updated_at: expect.stringMatching(ISO_UTC),
+        redacted_at: null,
       },
     });
     const created = res.json.communication;

@@ -132,6 +132,7 @@ describe("filters", () => {
       "created_by",
       "created_at",
       "updated_at",
+      "redacted_at",
     ]);
     expect(item.tenant_id).toBe(tenant);
     expect(item.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);

@@ -6,12 +6,15 @@ import { env } from "cloudflare:test";
 import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { describe, expect, it } from "vitest";
 import {
+  auditLog,
   COMMUNICATION_INDEXES,
   communicationEvents,
   communicationSearchBackfill,
   communicationSearchDocs,
   communications,
   communicationTotals,
+  erasedProviderIds,
+  erasures,
   idempotencyKeys,
   LOOKUP_INDEXES,
   pendingProviderEvents,
@@ -21,9 +24,10 @@ import {
   subscriptionEvents,
   subscriptions,
   tenantFences,
+  tenantSettings,
 } from "../../src/db/schema";
 import { uuidv7 } from "../../src/lib/uuid";
-import { moves, shardLoad, tenants } from "../../src/shards/schema";
+import { auditOutbox, moves, shardLoad, tenants } from "../../src/shards/schema";
 import { DERIVED_TABLES, TENANT_TABLES } from "../../src/shards/tenant-tables";
 
 interface ColumnInfo {
@@ -48,9 +52,13 @@ const TABLES: SQLiteTable[] = [
   subscriptionDeliveries,
   communicationSearchDocs,
   communicationSearchBackfill,
+  auditLog,
+  erasures,
+  tenantSettings,
+  erasedProviderIds,
 ];
 /** The directory database (migrations-directory/, src/shards/schema.ts). */
-const DIRECTORY_TABLES: SQLiteTable[] = [tenants, shardLoad, moves];
+const DIRECTORY_TABLES: SQLiteTable[] = [tenants, shardLoad, moves, auditOutbox];
 
 async function tableInfo(name: string, db: D1Database = env.SHARD_0): Promise<ColumnInfo[]> {
   const { results } = await db.prepare("SELECT * FROM pragma_table_info(?) ORDER BY cid").bind(name).all<ColumnInfo>();
@@ -176,6 +184,7 @@ describe("the shard's communications table and indexes", () => {
         null,
         null,
         null,
+        null,
       ],
       communication_events: (t) => [
         t,
@@ -232,6 +241,40 @@ describe("the shard's communications table and indexes", () => {
         null,
         null,
       ],
+      // Privacy (migrations/0008_privacy.sql).
+      audit_log: (t) => [
+        t,
+        crypto.randomUUID(),
+        "settings.updated",
+        "u",
+        null,
+        0,
+        "settings",
+        t,
+        "{}",
+        "r",
+        "2026-01-01T00:00:00Z",
+      ],
+      erasures: (t) => [
+        t,
+        crypto.randomUUID(),
+        crypto.randomUUID(),
+        null,
+        null,
+        "done",
+        0,
+        0,
+        0,
+        "u",
+        null,
+        0,
+        "r",
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+        null,
+      ],
+      tenant_settings: (t) => [t, "redact_after_days", "30", "2026-01-01T00:00:00Z"],
+      erased_provider_ids: (t) => [t, "h", "2026-01-01T00:00:00Z"],
     };
     expect(Object.keys(values).sort()).toEqual(TENANT_TABLES.map((t) => t.name).sort());
     const insert = (table: string, t: string) => {
@@ -253,8 +296,10 @@ describe("the shard's communications table and indexes", () => {
         `UPDATE ${name}`,
       );
       await refused(db.prepare(`DELETE FROM ${name} WHERE tenant_id = ?`).bind(tenant), `DELETE ${name}`);
-      // Another tenant on the same shard is not fenced.
-      await db.prepare(`UPDATE ${name} SET tenant_id = tenant_id WHERE tenant_id = ?`).bind(other).run();
+      // Another tenant on the same shard is not fenced (audit entries are never changed, fenced or not).
+      const otherUpdate = db.prepare(`UPDATE ${name} SET tenant_id = tenant_id WHERE tenant_id = ?`).bind(other);
+      if (name === "audit_log") await expect(otherUpdate.run()).rejects.toThrow(/audit_log_immutable/);
+      else await otherUpdate.run();
     }
     // The move's delete: the fence opened and closed inside one batch (src/shards/copy.ts).
     for (const { name } of TENANT_TABLES) {

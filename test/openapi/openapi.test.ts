@@ -83,6 +83,14 @@ describe("GET /openapi.json", () => {
         "POST /delivery/customer-communications/subscriptions",
         "POST /delivery/customer-communications/subscriptions/{id}/replay",
         "POST /delivery/customer-communications/subscriptions/{id}/secret",
+        // Privacy (issue 21)
+        "GET /delivery/customer-communications/audit",
+        "GET /delivery/customer-communications/erasures",
+        "GET /delivery/customer-communications/erasures/{id}",
+        "GET /delivery/customer-communications/settings",
+        "POST /delivery/customer-communications/erasures",
+        "POST /delivery/customer-communications/{id}/redact",
+        "PUT /delivery/customer-communications/settings",
       ].sort(),
     );
     for (const { op, name, path } of operations) {
@@ -183,11 +191,12 @@ describe("GET /openapi.json", () => {
 
   it("documents the errors of every operation, each with headers and examples", () => {
     for (const { op, name, method } of bearerOperations) {
+      // Accepted jobs (a move, a replay, an erasure) are 202; a rotation and a redaction of an existing row 200.
       const ok =
         method === "post"
-          ? name.endsWith("/move") || name.endsWith("/replay")
+          ? name.endsWith("/move") || name.endsWith("/replay") || name.endsWith("/erasures")
             ? "202"
-            : name.endsWith("/secret")
+            : name.endsWith("/secret") || name.endsWith("/redact")
               ? "200"
               : "201"
           : "200";
@@ -226,8 +235,9 @@ describe("GET /openapi.json", () => {
       (o) => o.method === "get" && !/\/(admin|archive)\//.test(o.path) && !o.path.endsWith("/stream"),
     );
     // The list, get, events, the provider connections (issue 10), the unmatched provider events
-    // (issue 16), the subscriptions' list, get and delivery log (issue 18) and the export (issue 20).
-    expect(shardReads).toHaveLength(9);
+    // (issue 16), the subscriptions' list, get and delivery log (issue 18), the export (issue 20), and
+    // audit, erasures (list, one) and settings (issue 21).
+    expect(shardReads).toHaveLength(13);
     for (const { params, name } of shardReads) {
       expect(
         params.some((p) => p.name === "x-d1-bookmark" && p.in === "header"),

@@ -243,14 +243,30 @@ describe("the stream sink", () => {
 });
 
 describe("erasure", () => {
-  it("forgetCustomer drops that customer's buffered events and nothing else", async () => {
+  it("forgetErased drops the buffered events of what an erasure covers (its customer's, its addresses') and nothing else", async () => {
     const tenant = newTenant();
     const customer = crypto.randomUUID();
     const theirs = events(tenant, 3, { customer_id: customer });
+    // Another customer's message to one of the erasure's addresses, in a form the list would find it by.
+    const byAddress = events(tenant, 1, {
+      direction: "outbound",
+      communication_details: { recipient: { phone: "+964 750 123 4567" } },
+    });
     const others = events(tenant, 2);
-    await publish(tenant, [...theirs, ...others]);
-    expect(await hubFor(env, tenant).forgetCustomer(customer)).toBe(3);
+    await publish(tenant, [...theirs, ...byAddress, ...others]);
+    const erasure = {
+      customerId: customer,
+      addresses: ["+9647501234567"],
+      cutoff: "ffffffff-ffff-7fff-bfff-ffffffffffff",
+    };
+    expect(await hubFor(env, tenant).forgetErased(erasure)).toBe(4);
     expect(await buffer(tenant)).toEqual(others.map((e) => e.id));
+    // Created after the request (id not below the cutoff): kept.
+    const later = events(tenant, 1, { customer_id: customer });
+    await publish(tenant, later);
+    expect(await hubFor(env, tenant).forgetErased({ ...erasure, cutoff: "00000000-0000-7000-8000-000000000000" })).toBe(
+      0,
+    );
   });
 });
 

@@ -592,6 +592,88 @@ export async function plan(context) {
   // Running, or done: either way the tenant is (about to be) there.
   add("move again", MV, 409, "POST", `/admin/tenants/${tenant}/move`, { ...system, body: otherShard });
 
+  // ---------------------------------------------------------------- privacy (issue 21)
+  const PS = "getPrivacySettings";
+  const PP = "putPrivacySettings";
+  add("settings", PS, 200, "GET", "/settings");
+  add("settings, tenant_id not a UUID", PS, 400, "GET", "/settings?tenant_id=nope", { invalid: true });
+  add("settings, no token", PS, 401, "GET", "/settings", noToken);
+  add("settings, a viewer", PS, 403, "GET", "/settings", { token: tokens.viewer });
+  add("settings, put", PP, 200, "PUT", "/settings", { body: { redact_after_days: 3650 } });
+  add("settings, put 0 days", PP, 400, "PUT", "/settings", { body: { redact_after_days: 0 }, invalid: true });
+  add("settings, put, no token", PP, 401, "PUT", "/settings", { body: { redact_after_days: 30 }, ...noToken });
+  add("settings, put, a viewer", PP, 403, "PUT", "/settings", {
+    body: { redact_after_days: 30 },
+    token: tokens.viewer,
+  });
+  add("settings, put, 300 KiB", PP, 413, "PUT", "/settings", {
+    body: { redact_after_days: 30, note: tooLarge },
+    inexpressible: SIZE,
+  });
+  add("settings, put, text/plain", PP, 415, "PUT", "/settings", {
+    raw: "30",
+    headers: { "content-type": "text/plain" },
+    invalid: true,
+  });
+
+  const RD = "redactCustomerCommunication";
+  add("redact", RD, 200, "POST", () => `/${id()}/redact`);
+  add("redact, not a UUID", RD, 400, "POST", "/nope/redact", { invalid: true });
+  add("redact, no token", RD, 401, "POST", () => `/${id()}/redact`, noToken);
+  add("redact, a viewer", RD, 403, "POST", () => `/${id()}/redact`, { token: tokens.viewer });
+  add("redact, unknown", RD, 404, "POST", `/${unknownId}/redact`);
+
+  const ER = "createErasure";
+  const erased = crypto.randomUUID();
+  const erasure = () => ({ customer_id: erased, reference: "DSR-contract" });
+  add("erasure", ER, 202, "POST", "/erasures", {
+    body: erasure,
+    // A few communications of the customer first: with one per step (run.mjs), the erasure runs a while.
+    before: async () => {
+      for (let i = 0; i < 6; i++) {
+        const res = await fetch(`${context.direct}${BASE}`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${tokens.admin}`, "content-type": "application/json" },
+          body: JSON.stringify(create({ customer_id: erased })),
+        });
+        await res.arrayBuffer();
+      }
+    },
+    after: async (res) => {
+      context.erasure = (await res.json()).erasure.id;
+    },
+  });
+  add("erasure, the same customer while it runs", ER, 200, "POST", "/erasures", { body: erasure });
+  add("erasure, customer_id not a UUID", ER, 400, "POST", "/erasures", { body: { customer_id: "x" }, invalid: true });
+  add("erasure, no token", ER, 401, "POST", "/erasures", { body: erasure, ...noToken });
+  add("erasure, a viewer", ER, 403, "POST", "/erasures", { body: erasure, token: tokens.viewer });
+  add("erasure, 300 KiB", ER, 413, "POST", "/erasures", {
+    body: { customer_id: erased, reference: tooLarge },
+    inexpressible: SIZE,
+  });
+  add("erasure, text/plain", ER, 415, "POST", "/erasures", {
+    raw: erased,
+    headers: { "content-type": "text/plain" },
+    invalid: true,
+  });
+  const EL = "listErasures";
+  add("erasures", EL, 200, "GET", "/erasures");
+  add("erasures, limit 500", EL, 400, "GET", "/erasures?limit=500", { invalid: true });
+  add("erasures, no token", EL, 401, "GET", "/erasures", noToken);
+  add("erasures, a customer", EL, 403, "GET", "/erasures", { token: tokens.customer });
+  const EG = "getErasure";
+  add("erasure, one", EG, 200, "GET", () => `/erasures/${context.erasure}`);
+  add("erasure, one, not a UUID", EG, 400, "GET", "/erasures/nope", { invalid: true });
+  add("erasure, one, no token", EG, 401, "GET", () => `/erasures/${context.erasure}`, noToken);
+  add("erasure, one, a driver", EG, 403, "GET", () => `/erasures/${context.erasure}`, { token: tokens.driver });
+  add("erasure, one, unknown", EG, 404, "GET", `/erasures/${unknownId}`);
+
+  const AU = "listAuditEntries";
+  add("audit", AU, 200, "GET", "/audit?action=settings.updated");
+  add("audit, an unknown action", AU, 400, "GET", "/audit?action=provider.hacked", { invalid: true });
+  add("audit, no token", AU, 401, "GET", "/audit", noToken);
+  add("audit, a viewer", AU, 403, "GET", "/audit", { token: tokens.viewer });
+
   // ---------------------------------------------------------------- every bearer operation: 429, 500, 503
   const scoped = `tenant_id=${tenant}`;
   const bearer = [
@@ -621,6 +703,13 @@ export async function plan(context) {
     [SH, "GET", "/admin/shards"],
     [T, "GET", `/admin/tenants/${tenant}`],
     [MV, "POST", `/admin/tenants/${tenant}/move`, otherShard],
+    [PS, "GET", `/settings?${scoped}`],
+    [PP, "PUT", `/settings?${scoped}`, () => ({ redact_after_days: 30 })],
+    [RD, "POST", () => `/${id()}/redact?${scoped}`],
+    [ER, "POST", `/erasures?${scoped}`, () => ({ customer_id: crypto.randomUUID() })],
+    [EL, "GET", `/erasures?${scoped}`],
+    [EG, "GET", `/erasures/${unknownId}?${scoped}`],
+    [AU, "GET", `/audit?${scoped}`],
   ];
   /**
    * Spends the rate token's own bucket (300 requests per 10 s, in windows

@@ -203,6 +203,9 @@ workers.A = startLocalWorker({
     PROVIDER_SECRETS_KEY: secrets.providers,
     // Clients reach A through Prism: the gateway whose origin A hands out.
     PUBLIC_BASE_URL: origin(prismA),
+    // One communication per erasure step: an erasure of a customer with a few
+    // communications runs for many steps, so a second request finds it running (200).
+    ERASURE_BATCH_ROWS: "1",
   },
 });
 
