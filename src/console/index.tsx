@@ -46,4 +46,5 @@ export const consoleRouter = new Hono<AppEnv>()
   .get(CONSOLE_PATH, (c) => render(c, "messages"))
   .get(`${CONSOLE_PATH}/messages/:id`, (c) => render(c, "message", c.req.param("id")))
   .get(`${CONSOLE_PATH}/providers`, (c) => render(c, "providers"))
-  .get(`${CONSOLE_PATH}/subscriptions`, (c) => render(c, "subscriptions"));
+  .get(`${CONSOLE_PATH}/subscriptions`, (c) => render(c, "subscriptions"))
+  .get(`${CONSOLE_PATH}/privacy`, (c) => render(c, "privacy"));

@@ -12,7 +12,7 @@
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import { BASE_PATH } from "../communications/routes";
-import { COMMUNICATION_TYPES, DIRECTIONS, PROVIDERS, STATUSES } from "../db/schema";
+import { AUDIT_ACTIONS, COMMUNICATION_TYPES, DIRECTIONS, PROVIDERS, STATUSES } from "../db/schema";
 import { EVENT_TYPES } from "../events/event";
 import { type ConsoleKey, consoleCatalogue, consoleText } from "../i18n/console";
 import type { Language } from "../i18n/messages";
@@ -24,7 +24,7 @@ export const RTL: ReadonlySet<Language> = new Set(["ar", "ku", "fa"]);
 /** Each language by its own name, as language pickers show them. */
 const LANGUAGE_NAMES: Record<Language, string> = { en: "English", ar: "العربية", ku: "کوردی", fa: "فارسی" };
 
-export type View = "messages" | "message" | "providers" | "subscriptions";
+export type View = "messages" | "message" | "providers" | "subscriptions" | "privacy";
 
 export interface PageProps {
   lang: Language;
@@ -56,6 +56,7 @@ const VIEW_TITLE: Record<View, ConsoleKey> = {
   message: "message_heading",
   providers: "nav_providers",
   subscriptions: "nav_subscriptions",
+  privacy: "nav_privacy",
 };
 
 export function Page(props: PageProps) {
@@ -107,6 +108,16 @@ export function Page(props: PageProps) {
                   hidden
                 >
                   {t("nav_subscriptions")}
+                </a>
+              </li>
+              <li>
+                <a
+                  href={consoleHref(`${CONSOLE_PATH}/privacy`, lang)}
+                  data-needs="manage"
+                  aria-current={current("privacy")}
+                  hidden
+                >
+                  {t("nav_privacy")}
                 </a>
               </li>
             </ul>
@@ -176,6 +187,7 @@ export function Page(props: PageProps) {
             {view === "message" && <MessageView {...props} t={t} />}
             {view === "providers" && <ProvidersView {...props} t={t} />}
             {view === "subscriptions" && <SubscriptionsView {...props} t={t} />}
+            {view === "privacy" && <PrivacyView {...props} t={t} />}
           </section>
         </main>
       </body>
@@ -383,6 +395,13 @@ function MessageView({ lang, query, t }: ViewProps) {
               <button type="submit">{t("status_submit")}</button>
             </div>
           </form>
+        </section>
+        <section id="redact" class="card" aria-labelledby="redact-heading" hidden>
+          <h2 id="redact-heading">{t("redact_heading")}</h2>
+          <p id="redact-hint">{t("redact_hint")}</p>
+          <button type="button" id="redact-button" class="danger" aria-describedby="redact-hint">
+            {t("redact_submit")}
+          </button>
         </section>
       </div>
     </>
@@ -595,6 +614,140 @@ function SubscriptionsView({ t }: ViewProps) {
             <button type="submit">{t("sub_create_submit")}</button>
           </div>
         </form>
+      </section>
+    </>
+  );
+}
+
+function PrivacyView({ t }: ViewProps) {
+  return (
+    <>
+      <h1 id="view-heading" tabindex={-1}>
+        {t("privacy_heading")}
+      </h1>
+      <p>{t("privacy_intro")}</p>
+      <section class="card narrow" aria-labelledby="erasure-heading">
+        <h2 id="erasure-heading">{t("erasure_heading")}</h2>
+        <p id="erasure-hint">{t("erasure_hint")}</p>
+        <form id="erasure-form">
+          <Field id="er-customer" label={t("erasure_customer")}>
+            <input
+              id="er-customer"
+              type="text"
+              required
+              dir="ltr"
+              autocomplete="off"
+              spellcheck={false}
+              aria-describedby="erasure-hint"
+            />
+          </Field>
+          <Field id="er-addresses" label={t("erasure_addresses")}>
+            <textarea id="er-addresses" rows={3} dir="ltr" autocomplete="off" spellcheck={false} />
+          </Field>
+          <Field id="er-reference" label={t("erasure_reference")}>
+            <input id="er-reference" type="text" maxlength={200} dir="auto" autocomplete="off" />
+          </Field>
+          <div class="actions">
+            <button type="submit" class="danger">
+              {t("erasure_submit")}
+            </button>
+          </div>
+        </form>
+      </section>
+      <section aria-labelledby="erasures-heading">
+        <h2 id="erasures-heading">{t("erasures_heading")}</h2>
+        <p>
+          <button type="button" id="erasures-refresh">
+            {t("erasures_refresh")}
+          </button>
+        </p>
+        <div class="table-wrap">
+          <table id="erasures" aria-busy="true">
+            <caption>{t("erasures_caption")}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t("col_requested")}</th>
+                <th scope="col">{t("col_customer")}</th>
+                <th scope="col">{t("col_reference")}</th>
+                <th scope="col">{t("col_status")}</th>
+                <th scope="col">{t("col_erased")}</th>
+                <th scope="col">{t("col_finished")}</th>
+              </tr>
+            </thead>
+            <tbody />
+          </table>
+        </div>
+        <p id="erasures-none" hidden>
+          {t("erasures_none")}
+        </p>
+        <p>
+          <button type="button" id="erasures-more" hidden>
+            {t("show_more")}
+          </button>
+        </p>
+      </section>
+      <section class="card narrow" aria-labelledby="settings-heading">
+        <h2 id="settings-heading">{t("settings_heading")}</h2>
+        <p id="settings-hint">{t("settings_hint")}</p>
+        <p id="settings-now" aria-live="polite" />
+        <form id="settings-form">
+          <Field id="st-days" label={t("settings_days")}>
+            <input id="st-days" type="number" min={1} max={3650} step={1} dir="ltr" aria-describedby="settings-hint" />
+          </Field>
+          <div class="actions">
+            <button type="submit">{t("settings_submit")}</button>
+          </div>
+        </form>
+      </section>
+      <section aria-labelledby="audit-heading">
+        <h2 id="audit-heading">{t("audit_heading")}</h2>
+        <p>{t("audit_intro")}</p>
+        <form id="audit-form" class="card filters grid" aria-labelledby="audit-heading">
+          <Choice
+            id="au-action"
+            name="action"
+            label={t("audit_filter_action")}
+            values={AUDIT_ACTIONS}
+            text={(v) => t(`audit_${v}` as ConsoleKey)}
+            any={t("filter_any")}
+          />
+          <Field id="au-actor" label={t("audit_filter_actor")}>
+            <input id="au-actor" name="actor" type="text" dir="ltr" autocomplete="off" />
+          </Field>
+          <Field id="au-after" label={t("filter_created_after")}>
+            <input id="au-after" name="created_after" type="datetime-local" dir="ltr" />
+          </Field>
+          <Field id="au-before" label={t("filter_created_before")}>
+            <input id="au-before" name="created_before" type="datetime-local" dir="ltr" />
+          </Field>
+          <div class="actions">
+            <button type="submit">{t("audit_filters_apply")}</button>
+          </div>
+        </form>
+        <div class="table-wrap">
+          <table id="audit" aria-busy="true">
+            <caption>{t("audit_caption")}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t("col_time")}</th>
+                <th scope="col">{t("col_action")}</th>
+                <th scope="col">{t("col_actor")}</th>
+                <th scope="col">{t("col_target")}</th>
+                <th scope="col">{t("col_details")}</th>
+                <th scope="col">{t("col_request")}</th>
+              </tr>
+            </thead>
+            <tbody />
+          </table>
+        </div>
+        <p id="audit-none" hidden>
+          {t("audit_none")}
+        </p>
+        <p>
+          <button type="button" id="audit-more" hidden>
+            {t("show_more")}
+          </button>
+        </p>
       </section>
     </>
   );

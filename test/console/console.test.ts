@@ -9,14 +9,19 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { z } from "zod";
 import HEADERS from "../../public/_headers?raw";
+import type { AuditEntry } from "../../src/audit/schemas";
 import type {
+  AuditEntry as ClientAuditEntry,
   Connection as ClientConnection,
+  Erasure as ClientErasure,
+  PrivacySettings as ClientPrivacySettings,
   UnmatchedEvent as ClientUnmatchedEvent,
 } from "../../src/console/client/shared-types";
 import { CONSOLE_CSP } from "../../src/console/policy";
 import { STREAM_FILTERS as CONSOLE_STREAM_FILTERS } from "../../src/console/shared";
 import { consoleCatalogue } from "../../src/i18n/console";
 import { LANGUAGES } from "../../src/i18n/messages";
+import type { Erasure, Settings } from "../../src/privacy/schemas";
 import type { Connection } from "../../src/providers/routes";
 import { STREAM_FILTERS } from "../../src/stream/filters";
 import type { UnmatchedEvent as UnmatchedProviderEvent } from "../../src/webhooks/unmatched";
@@ -37,6 +42,7 @@ describe("GET /console", () => {
     "/console",
     "/console/providers",
     "/console/subscriptions",
+    "/console/privacy",
     "/console/messages/0195f3c2-6d1e-7b4a-9c3e-1a2b3c4d5e6f",
   ])("%s: HTML with the console's policy, never cached stale", async (path) => {
     const res = await get(path);
@@ -120,9 +126,12 @@ describe("GET /console", () => {
 });
 
 describe("types the client shares with the API", () => {
-  it("the client's Connection and UnmatchedEvent are the API's", () => {
+  it("the client's copies of the API's shapes are the API's", () => {
     expectTypeOf<ClientConnection>().toEqualTypeOf<z.infer<typeof Connection>>();
     expectTypeOf<ClientUnmatchedEvent>().toEqualTypeOf<z.infer<typeof UnmatchedProviderEvent>>();
+    expectTypeOf<ClientAuditEntry>().toEqualTypeOf<z.infer<typeof AuditEntry>>();
+    expectTypeOf<ClientErasure>().toEqualTypeOf<z.infer<typeof Erasure>>();
+    expectTypeOf<ClientPrivacySettings>().toEqualTypeOf<z.infer<typeof Settings>>();
   });
 
   it("the Live switch passes the stream the filters it takes", () => {

@@ -13,10 +13,11 @@ import * as session from "./session";
 import { t } from "./texts";
 import { messageView } from "./views/message";
 import { messagesView } from "./views/messages";
+import { privacyView } from "./views/privacy";
 import { providersView } from "./views/providers";
 import { subscriptionsView } from "./views/subscriptions";
 
-type ViewName = "messages" | "message" | "providers" | "subscriptions";
+type ViewName = "messages" | "message" | "providers" | "subscriptions" | "privacy";
 const VIEWS: Record<
   ViewName,
   { allowed: (s: session.Session) => boolean; start: (s: session.Session) => Promise<void> }
@@ -26,6 +27,7 @@ const VIEWS: Record<
   // Connections need manage:operations:tenant; the unmatched provider events any tenant staff may read.
   providers: { allowed: (s) => canReadTenant(s.principal), start: providersView },
   subscriptions: { allowed: (s) => canManage(s.principal), start: subscriptionsView },
+  privacy: { allowed: (s) => canManage(s.principal), start: privacyView },
 };
 /** What each navigation link needs (`data-needs` in the page). */
 const NEEDS: Record<string, (s: session.Session) => boolean> = {

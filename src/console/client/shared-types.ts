@@ -9,7 +9,7 @@ import type {
   CommunicationEvent as EventSchema,
   ListResponse,
 } from "../../communications/schemas";
-import type { Provider } from "../../db/schema";
+import type { AuditAction, ErasureStatus, Provider } from "../../db/schema";
 import type {
   Delivery as DeliverySchema,
   SubscriptionDetail as SubscriptionDetailSchema,
@@ -48,3 +48,31 @@ export type Subscription = z.infer<typeof SubscriptionSchema>;
 export type SubscriptionWithSecret = z.infer<typeof SubscriptionWithSecretSchema>;
 export type SubscriptionDetail = z.infer<typeof SubscriptionDetailSchema>;
 export type Delivery = z.infer<typeof DeliverySchema>;
+/** An erasure and the privacy settings (src/privacy/schemas.ts; written out and checked like AuditEntry). */
+export interface Erasure {
+  id: string;
+  customer_id: string;
+  reference: string | null;
+  status: ErasureStatus;
+  erased: { communications: number; events: number; archived_days: number };
+  requested_by: string;
+  created_at: string;
+  finished_at: string | null;
+}
+export interface PrivacySettings {
+  redact_after_days: number | null;
+  updated_at: string | null;
+}
+/**
+ * An audit log entry (src/audit/schemas.ts, `AuditEntry`). Written out because
+ * that module's imports reach the Worker's own globals; checked like Connection.
+ */
+export interface AuditEntry {
+  id: string;
+  action: AuditAction;
+  actor: { sub: string; role: string | null; is_system_admin: boolean };
+  target: { kind: string; id: string };
+  details: Record<string, unknown>;
+  request_id: string;
+  created_at: string;
+}

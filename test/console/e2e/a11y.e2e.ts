@@ -60,6 +60,13 @@ beforeAll(async () => {
     body: JSON.stringify({ auth_token: "0123456789abcdef0123456789abcdef" }),
   });
   await unmatchedEvent(admin, tenant, "SM-matches-nothing");
+  await apiCall("/erasures", {
+    token: admin,
+    method: "POST",
+    body: { customer_id: randomUUID(), reference: "DSR-1" },
+    expect: 202,
+  });
+  await apiCall("/settings", { token: admin, method: "PUT", body: { redact_after_days: 90 } });
   await apiCall("/subscriptions", {
     token: admin,
     method: "POST",
@@ -81,6 +88,7 @@ const VIEWS: Record<string, Open> = {
     await signIn(page, admin, `/console/messages/${messageId}`, lang);
     await loaded(page, "#message");
     await page.locator("#status-change").waitFor();
+    await page.locator("#redact").waitFor();
   },
   "messages (live on, with filters)": async (page, lang) => {
     await signIn(page, admin, "/console", lang, { live: "1", q: "second", address: "+9647501234567" });
@@ -109,6 +117,12 @@ const VIEWS: Record<string, Open> = {
     await page.locator("#secret-once").waitFor();
     await page.locator("#subscriptions tbody tr button").nth(1).click(); // the delivery log
     await loaded(page, "#delivery-log");
+  },
+  "privacy (an erasure, the setting, the audit log)": async (page, lang) => {
+    await signIn(page, admin, "/console/privacy", lang);
+    await loaded(page, "#erasures");
+    await loaded(page, "#audit");
+    await page.locator("#erasures tbody tr").first().waitFor();
   },
   "no access (driver)": async (page, lang) => {
     await signIn(page, await token("driver", tenant), "/console", lang);

@@ -42,6 +42,7 @@ describe("what each kind of user is offered", () => {
       text("en", "nav_messages"),
       text("en", "nav_providers"),
       text("en", "nav_subscriptions"),
+      text("en", "nav_privacy"),
     ]);
     expect(await page.locator("#f-customer").isVisible()).toBe(true);
     expect(await page.locator("#who").textContent()).toBe(text("en", "signed_in_as", { who: "tenant_admin" }));
@@ -109,6 +110,7 @@ describe("what each kind of user is offered", () => {
       text("en", "nav_messages"),
       text("en", "nav_providers"),
       text("en", "nav_subscriptions"),
+      text("en", "nav_privacy"),
     ]);
     await context.close();
   });

@@ -3,7 +3,8 @@
  * lists, the provider and its id, and the event timeline (each status with
  * its times and provider details). Staff with manage:operations:tenant can
  * set a status (the API's forward-only rule decides; its answer says
- * whether anything changed). Everything from the message is text.
+ * whether anything changed) and redact it (confirmed first: it cannot be
+ * undone). Everything from the message is text.
  */
 import { canManage, canReadTenant } from "../../../auth/permissions";
 import type { ConsoleKey } from "../../../i18n/console";
@@ -137,6 +138,14 @@ export async function messageView(session: Session) {
 
   const c = await load();
   if (!c || !canManage(session.principal)) return;
+  show(byId("redact"));
+  byId("redact-button").addEventListener("click", async () => {
+    if (!confirm(t("redact_confirm"))) return;
+    const answer = await api<{ communication: Communication }>(`${path}/redact`, { method: "POST" });
+    if (!answer.ok) return alert(answer);
+    await load();
+    notice(answer.body.message);
+  });
   show(byId("status-change"));
   const form = byId<HTMLFormElement>("status-form");
   const status = byId<HTMLSelectElement>("sc-status");
