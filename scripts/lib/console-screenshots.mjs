@@ -1,7 +1,8 @@
 /**
  * Screenshots of the console (`npm run docs:screenshot`): demo messages are
  * created through the API of the Worker the script started (its own key), then
- * each view is shown in English (left to right) and Arabic (right to left),
+ * each view (Messages, a message, Providers, search and export, Live,
+ * Subscriptions, Privacy) is shown in English (left to right) and Arabic (right to left),
  * at 1280 px, and the Messages view at 375 px too. Saved to docs/screenshots/,
  * which the README links.
  */
@@ -114,6 +115,12 @@ async function seed(base, admin) {
     if (events.length > 0) break;
     await new Promise((ok) => setTimeout(ok, 250));
   }
+  // Privacy: an erasure of a customer with no message left (it finishes at once), a redaction setting.
+  const { erasures } = await api(base, admin, "/erasures");
+  if (erasures.length === 0) {
+    await api(base, admin, "/erasures", "POST", { customer_id: randomUUID(), reference: "DSR-2026-0142" });
+    await api(base, admin, "/settings", "PUT", { redact_after_days: 90 });
+  }
   const { subscriptions } = await api(base, admin, "/subscriptions");
   if (subscriptions.length === 0) {
     await api(base, admin, "/subscriptions", "POST", {
@@ -188,6 +195,13 @@ export async function consoleScreenshots(context, base, secret, outDir) {
     await page.locator("#subscriptions tbody tr button").nth(1).click();
     await page.locator('#delivery-log[aria-busy="false"]').waitFor({ state: "attached" });
     await shot(page, `console-subscriptions-${lang}`, true);
+
+    // Privacy: erasures, the redaction setting, the audit log.
+    await page.goto(`${base}/console/privacy?language=${lang}`);
+    await page.locator('#erasures[aria-busy="false"]').waitFor({ state: "attached" });
+    await page.locator('#audit[aria-busy="false"]').waitFor({ state: "attached" });
+    await page.locator("#settings-now:not(:empty)").waitFor();
+    await shot(page, `console-privacy-${lang}`, true);
     await page.setViewportSize({ width: 375, height: 812 });
     await page.goto(`${base}/console?language=${lang}`);
     await page.locator('#messages[aria-busy="false"]').waitFor({ state: "attached" });
