@@ -385,8 +385,11 @@ export default {
       const results = await env.SHARD_0.batch(statements.map((s) => env.SHARD_0.prepare(s.sql).bind(...s.params)));
       const ms = performance.now() - t0;
       const sum = (k: "rows_read" | "rows_written") => results.reduce((n, r) => n + (r.meta[k] ?? 0), 0);
+      // meta.changes counts what triggers wrote too (the search index's): rows a statement
+      // names are counted by RETURNING instead.
       const changes = results.reduce((n, r) => n + (r.meta.changes ?? 0), 0);
-      const figures = { ms, rows_read: sum("rows_read"), rows_written: sum("rows_written"), changes };
+      const returned = results.reduce((n, r) => n + (r.results?.length ?? 0), 0);
+      const figures = { ms, rows_read: sum("rows_read"), rows_written: sum("rows_written"), changes, returned };
       return new Response(JSON.stringify(figures), { headers: JSON_HEADERS });
     }
     if (pathname === "/__bench/redact" && request.method === "POST") {
