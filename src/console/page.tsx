@@ -197,6 +197,39 @@ export function Page(props: PageProps) {
 
 type ViewProps = PageProps & { t: (key: ConsoleKey, params?: Record<string, string | number>) => string };
 
+/**
+ * A list the client script fills (its tbody), busy until then: the one
+ * shape of every table of the console (columns are header cells, in order).
+ */
+function DataTable(props: { id: string; caption: string; columns: string[]; class?: string }) {
+  return (
+    <div class="table-wrap">
+      <table id={props.id} class={props.class} aria-busy="true">
+        <caption>{props.caption}</caption>
+        <thead>
+          <tr>
+            {props.columns.map((column) => (
+              <th scope="col">{column}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody />
+      </table>
+    </div>
+  );
+}
+
+/** "Show more" under a cursor-paged table, hidden until the client knows there is a next page. */
+function ShowMore(props: { id: string; label: string }) {
+  return (
+    <p>
+      <button type="button" id={props.id} hidden>
+        {props.label}
+      </button>
+    </p>
+  );
+}
+
 function Field(props: { id: string; label: string; children: Child; class?: string; staffOnly?: boolean }) {
   return (
     <div class={props.class ?? "field"} data-staff-only={props.staffOnly ? "" : undefined}>
@@ -322,22 +355,19 @@ function MessagesView({ lang, query, t }: ViewProps) {
         {t("export_hint")}
       </p>
       <p id="live-status" class="live-status" role="status" aria-live="polite" />
-      <div class="table-wrap">
-        <table id="messages" class="messages" aria-busy="true">
-          <caption>{t("messages_caption")}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t("col_time")}</th>
-              <th scope="col">{t("col_channel")}</th>
-              <th scope="col">{t("col_direction")}</th>
-              <th scope="col">{t("col_status")}</th>
-              <th scope="col">{t("col_address")}</th>
-              <th scope="col">{t("col_content")}</th>
-            </tr>
-          </thead>
-          <tbody />
-        </table>
-      </div>
+      <DataTable
+        id="messages"
+        class="messages"
+        caption={t("messages_caption")}
+        columns={[
+          t("col_time"),
+          t("col_channel"),
+          t("col_direction"),
+          t("col_status"),
+          t("col_address"),
+          t("col_content"),
+        ]}
+      />
       <p id="empty" hidden>
         {t("messages_empty")}
       </p>
@@ -421,21 +451,17 @@ function ProvidersView({ t }: ViewProps) {
       {/* Connections need manage:operations:tenant; the unmatched events any tenant staff may read. */}
       <div id="connections" hidden>
         <p>{t("providers_intro")}</p>
-        <div class="table-wrap">
-          <table id="providers" aria-busy="true">
-            <caption>{t("providers_caption")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("col_provider")}</th>
-                <th scope="col">{t("col_webhook_url")}</th>
-                <th scope="col">{t("field_created_at")}</th>
-                <th scope="col">{t("field_updated_at")}</th>
-                <th scope="col">{t("col_actions")}</th>
-              </tr>
-            </thead>
-            <tbody />
-          </table>
-        </div>
+        <DataTable
+          id="providers"
+          caption={t("providers_caption")}
+          columns={[
+            t("col_provider"),
+            t("col_webhook_url"),
+            t("field_created_at"),
+            t("field_updated_at"),
+            t("col_actions"),
+          ]}
+        />
         <p id="providers-none" hidden>
           {t("providers_none")}
         </p>
@@ -470,31 +496,23 @@ function ProvidersView({ t }: ViewProps) {
       <section aria-labelledby="unmatched-heading">
         <h2 id="unmatched-heading">{t("unmatched_heading")}</h2>
         <p>{t("unmatched_intro")}</p>
-        <div class="table-wrap">
-          <table id="unmatched" aria-busy="true">
-            <caption>{t("unmatched_caption")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("col_provider")}</th>
-                <th scope="col">{t("filter_provider_message_id")}</th>
-                <th scope="col">{t("col_status")}</th>
-                <th scope="col">{t("col_provider_status")}</th>
-                <th scope="col">{t("col_occurred")}</th>
-                <th scope="col">{t("col_received")}</th>
-                <th scope="col">{t("col_expires")}</th>
-              </tr>
-            </thead>
-            <tbody />
-          </table>
-        </div>
+        <DataTable
+          id="unmatched"
+          caption={t("unmatched_caption")}
+          columns={[
+            t("col_provider"),
+            t("filter_provider_message_id"),
+            t("col_status"),
+            t("col_provider_status"),
+            t("col_occurred"),
+            t("col_received"),
+            t("col_expires"),
+          ]}
+        />
         <p id="unmatched-none" hidden>
           {t("unmatched_none")}
         </p>
-        <p>
-          <button type="button" id="unmatched-more" hidden>
-            {t("show_more")}
-          </button>
-        </p>
+        <ShowMore id="unmatched-more" label={t("show_more")} />
       </section>
     </>
   );
@@ -528,22 +546,18 @@ function SubscriptionsView({ t }: ViewProps) {
           </button>
         </div>
       </section>
-      <div class="table-wrap">
-        <table id="subscriptions" aria-busy="true">
-          <caption>{t("subscriptions_caption")}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t("col_url")}</th>
-              <th scope="col">{t("col_events")}</th>
-              <th scope="col">{t("col_description")}</th>
-              <th scope="col">{t("col_status")}</th>
-              <th scope="col">{t("field_created_at")}</th>
-              <th scope="col">{t("col_actions")}</th>
-            </tr>
-          </thead>
-          <tbody />
-        </table>
-      </div>
+      <DataTable
+        id="subscriptions"
+        caption={t("subscriptions_caption")}
+        columns={[
+          t("col_url"),
+          t("col_events"),
+          t("col_description"),
+          t("col_status"),
+          t("field_created_at"),
+          t("col_actions"),
+        ]}
+      />
       <p id="subscriptions-none" hidden>
         {t("subscriptions_none")}
       </p>
@@ -551,30 +565,22 @@ function SubscriptionsView({ t }: ViewProps) {
         <h2 id="deliveries-heading">{t("sub_deliveries")}</h2>
         <p>{t("deliveries_intro")}</p>
         <p id="delivery-counts" />
-        <div class="table-wrap">
-          <table id="delivery-log" aria-busy="true">
-            <caption>{t("deliveries_caption")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("col_event")}</th>
-                <th scope="col">{t("col_status")}</th>
-                <th scope="col">{t("col_attempts")}</th>
-                <th scope="col">{t("col_last_answer")}</th>
-                <th scope="col">{t("col_last_attempt")}</th>
-                <th scope="col">{t("col_next_attempt")}</th>
-              </tr>
-            </thead>
-            <tbody />
-          </table>
-        </div>
+        <DataTable
+          id="delivery-log"
+          caption={t("deliveries_caption")}
+          columns={[
+            t("col_event"),
+            t("col_status"),
+            t("col_attempts"),
+            t("col_last_answer"),
+            t("col_last_attempt"),
+            t("col_next_attempt"),
+          ]}
+        />
         <p id="deliveries-none" hidden>
           {t("deliveries_none")}
         </p>
-        <p>
-          <button type="button" id="deliveries-more" hidden>
-            {t("show_more")}
-          </button>
-        </p>
+        <ShowMore id="deliveries-more" label={t("show_more")} />
         <h3 id="replay-heading">{t("replay_heading")}</h3>
         <p id="replay-hint">{t("replay_hint")}</p>
         <form id="replay-form" class="grid" aria-labelledby="replay-heading">
@@ -661,30 +667,22 @@ function PrivacyView({ t }: ViewProps) {
             {t("erasures_refresh")}
           </button>
         </p>
-        <div class="table-wrap">
-          <table id="erasures" aria-busy="true">
-            <caption>{t("erasures_caption")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("col_requested")}</th>
-                <th scope="col">{t("col_customer")}</th>
-                <th scope="col">{t("col_reference")}</th>
-                <th scope="col">{t("col_status")}</th>
-                <th scope="col">{t("col_erased")}</th>
-                <th scope="col">{t("col_finished")}</th>
-              </tr>
-            </thead>
-            <tbody />
-          </table>
-        </div>
+        <DataTable
+          id="erasures"
+          caption={t("erasures_caption")}
+          columns={[
+            t("col_requested"),
+            t("col_customer"),
+            t("col_reference"),
+            t("col_status"),
+            t("col_erased"),
+            t("col_finished"),
+          ]}
+        />
         <p id="erasures-none" hidden>
           {t("erasures_none")}
         </p>
-        <p>
-          <button type="button" id="erasures-more" hidden>
-            {t("show_more")}
-          </button>
-        </p>
+        <ShowMore id="erasures-more" label={t("show_more")} />
       </section>
       <section class="card narrow" aria-labelledby="settings-heading">
         <h2 id="settings-heading">{t("settings_heading")}</h2>
@@ -724,30 +722,22 @@ function PrivacyView({ t }: ViewProps) {
             <button type="submit">{t("audit_filters_apply")}</button>
           </div>
         </form>
-        <div class="table-wrap">
-          <table id="audit" aria-busy="true">
-            <caption>{t("audit_caption")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("col_time")}</th>
-                <th scope="col">{t("col_action")}</th>
-                <th scope="col">{t("col_actor")}</th>
-                <th scope="col">{t("col_target")}</th>
-                <th scope="col">{t("col_details")}</th>
-                <th scope="col">{t("col_request")}</th>
-              </tr>
-            </thead>
-            <tbody />
-          </table>
-        </div>
+        <DataTable
+          id="audit"
+          caption={t("audit_caption")}
+          columns={[
+            t("col_time"),
+            t("col_action"),
+            t("col_actor"),
+            t("col_target"),
+            t("col_details"),
+            t("col_request"),
+          ]}
+        />
         <p id="audit-none" hidden>
           {t("audit_none")}
         </p>
-        <p>
-          <button type="button" id="audit-more" hidden>
-            {t("show_more")}
-          </button>
-        </p>
+        <ShowMore id="audit-more" label={t("show_more")} />
       </section>
     </>
   );

@@ -140,12 +140,14 @@ describe("Subscriptions", () => {
     const { page, context } = await openPage(browser);
     await signIn(page, token2, "/console/subscriptions", "fa");
     await loaded(page, "#subscriptions");
-    await page.locator("#sb-url").fill("https://127.0.0.1/hook");
+    // A private address: refused whatever OUTBOUND_ALLOW_LOOPBACK says (npm run dev sets it in
+    // .dev.vars, which the local Worker reads, so a loopback URL would be accepted there).
+    await page.locator("#sb-url").fill("https://10.0.0.1/hook");
     await page.locator("#sub-form button[type=submit]").click();
     const res = await fetch(`${API}/subscriptions?language=fa`, {
       method: "POST",
       headers: { authorization: `Bearer ${token2}`, "content-type": "application/json" },
-      body: JSON.stringify({ url: "https://127.0.0.1/hook", events: ["communication.created"] }),
+      body: JSON.stringify({ url: "https://10.0.0.1/hook", events: ["communication.created"] }),
     });
     expect(res.status).toBe(400);
     const body = await res.json();
