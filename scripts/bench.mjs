@@ -43,7 +43,7 @@
  *          --port P --inspector-port P (default: free ones)  --keep (leave the seeded databases on disk)
  *          --json <file> (default .wrangler/bench/results.json)
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -64,7 +64,7 @@ if (major < 22 || (major === 22 && minor < 5)) {
 const { BENCH_TENANT, customerId, customerPhone, deliveryId, MESSAGES_PER_DAY, seed } = await import(
   "./bench/seed.mjs"
 );
-const { DatabaseSync } = await import("node:sqlite");
+const { benchState, buildWorker, startWorker, wrangler } = await import("./bench/worker-process.mjs");
 
 const { values: opts } = parseArgs({
   options: {
@@ -93,8 +93,6 @@ const INSPECTOR_PORT = await portOption(opts["inspector-port"], () => freePort([
 const EXPORT_AT = Number(opts["export-at"].replace(/_/g, ""));
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const BASE = `${ORIGIN}/delivery/customer-communications`;
-/** The bench is the `bench` environment of wrangler.toml (its entry is bench/worker.ts). */
-const ENV = ["--env", "bench"];
 const SECRET = randomBytes(32).toString("hex");
 const DAY = 86_400_000;
 
@@ -102,114 +100,13 @@ const log = (...args) => console.error(...args);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const cursorAt = (id, order = "desc") => Buffer.from(`${order === "desc" ? "d" : "a"}:${id}`).toString("base64url");
 
-function wrangler(args, extra = {}) {
-  const res = spawnSync("wrangler", args, {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-    ...extra,
-  });
-  if (res.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${res.stdout}\n${res.stderr}`);
-  return res;
-}
-
 /** Fresh database for size n: migrations applied by wrangler, then the bulk seed. */
-function prepareDatabase(n, now) {
+async function prepareDatabase(n, now) {
   const dir = resolve(ROOT, `.wrangler/bench/n${n}`);
-  rmSync(dir, { recursive: true, force: true });
-  wrangler(["d1", "migrations", "apply", "SHARD_0", "--local", ...ENV, "--persist-to", dir]);
-  wrangler(["d1", "migrations", "apply", "DIRECTORY", "--local", ...ENV, "--persist-to", dir]);
-  const d1Dir = resolve(dir, "v3/d1/miniflare-D1DatabaseObject");
-  const files = readdirSync(d1Dir)
-    .filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")
-    .map((f) => resolve(d1Dir, f));
-  // The bench config has one shard and the directory: tell them apart by their tables.
-  const hasTable = (file, table) => {
-    const db = new DatabaseSync(file);
-    try {
-      return Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table));
-    } finally {
-      db.close();
-    }
-  };
-  const shardFile = files.find((f) => hasTable(f, "communications"));
-  const directoryFile = files.find((f) => hasTable(f, "tenants"));
-  if (!shardFile || !directoryFile) throw new Error(`no shard or directory database under ${d1Dir}`);
-  const directory = new DatabaseSync(directoryFile);
-  directory
-    .prepare("INSERT INTO tenants (tenant_id, shard, frozen, created_at) VALUES (?, 'SHARD_0', 0, ?)")
-    .run(BENCH_TENANT, new Date(now).toISOString());
-  directory.close();
+  const shardFile = await benchState(dir, BENCH_TENANT, now);
   const started = performance.now();
   const seeded = seed(shardFile, n, now);
   return { dir, seedMs: performance.now() - started, ...seeded };
-}
-
-/**
- * Bundles bench/worker.ts once, the way `wrangler deploy` does, and serves
- * that file with --no-bundle: the bench runs the deployed code, and edits
- * to src/ during a run do not rebuild and restart the Worker.
- */
-function buildWorker() {
-  const out = resolve(ROOT, ".wrangler/bench/worker");
-  rmSync(out, { recursive: true, force: true });
-  wrangler(["deploy", "--dry-run", ...ENV, "--outdir", out]);
-  return resolve(out, "worker.js");
-}
-
-async function startWorker(dir, script) {
-  const child = spawn(
-    "wrangler",
-    [
-      "dev",
-      script,
-      "--no-bundle",
-      ...ENV,
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(PORT),
-      "--inspector-port",
-      String(INSPECTOR_PORT),
-      "--persist-to",
-      dir,
-      "--var",
-      `JWT_SECRET:${SECRET}`,
-      "--var",
-      `PROVIDER_SECRETS_KEY:${randomBytes(32).toString("base64")}`,
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-    ],
-    {
-      cwd: ROOT,
-      detached: true, // own process group: stopped with everything it spawned
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-    },
-  );
-  let output = "";
-  // Drain: the app's JSON log lines arrive here (one per request).
-  child.stdout.on("data", () => {});
-  child.stderr.on("data", (d) => {
-    output = (output + d).slice(-4000);
-  });
-  const stop = () => {
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {}
-  };
-  process.once("exit", stop);
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
-    try {
-      const res = await fetch(`${ORIGIN}/__bench/static`);
-      if (res.ok) return { stop, pgid: child.pid, exited: new Promise((r) => child.once("exit", r)) };
-    } catch {}
-    await sleep(200);
-  }
-  stop();
-  throw new Error(`wrangler dev did not answer on ${ORIGIN}:\n${output}`);
 }
 
 /**
@@ -627,9 +524,15 @@ function printExport(e) {
 async function benchSize(n, script) {
   const now = Date.now();
   log(`\n== N = ${fmt(n)}: seeding ...`);
-  const db = prepareDatabase(n, now);
+  const db = await prepareDatabase(n, now);
   log(`   seeded in ${(db.seedMs / 1000).toFixed(1)} s; starting wrangler dev on ${ORIGIN}`);
-  const worker = await startWorker(db.dir, script);
+  const worker = await startWorker({
+    dir: db.dir,
+    script,
+    port: PORT,
+    inspectorPort: INSPECTOR_PORT,
+    vars: { JWT_SECRET: SECRET, PROVIDER_SECRETS_KEY: randomBytes(32).toString("base64") },
+  });
   try {
     const admin = await mintToken({ role: "admin", tenant: BENCH_TENANT, secret: SECRET });
     const customer = await mintToken({
@@ -860,7 +763,7 @@ function printSummary(results) {
   }
 }
 
-const script = buildWorker();
+const script = buildWorker("worker");
 const results = [];
 for (const n of SIZES) {
   const result = await benchSize(n, script);

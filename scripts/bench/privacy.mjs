@@ -24,9 +24,8 @@
  * Options: --size 1000000  --share 0.01  --port P --inspector-port P (default: free ones)
  *          --keep (leave the database on disk)  --json <file>
  */
-import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { mintToken, ROOT } from "../lib/local.mjs";
@@ -40,6 +39,7 @@ if (major < 22 || (major === 22 && minor < 5)) {
   process.exit(1);
 }
 const { DatabaseSync } = await import("node:sqlite");
+const { benchState, buildWorker, startWorker } = await import("./worker-process.mjs");
 const { BENCH_TENANT, MESSAGES_PER_DAY, seed } = await import("./seed.mjs");
 
 const { values: opts } = parseArgs({
@@ -58,7 +58,6 @@ const PORT = await portOption(opts.port, () => freePort());
 const INSPECTOR_PORT = await portOption(opts["inspector-port"], () => freePort([PORT]));
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const BASE = `${ORIGIN}/delivery/customer-communications`;
-const ENV = ["--env", "bench"];
 const SECRET = randomBytes(32).toString("hex");
 const DAY = 86_400_000;
 const CUSTOMER_X = "e0000000-0000-4000-8000-00000000000a";
@@ -66,40 +65,10 @@ const CUSTOMER_Y = "e0000000-0000-4000-8000-00000000000b";
 const log = (...args) => console.error(...args);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function wrangler(args) {
-  const res = spawnSync("wrangler", args, {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-  });
-  if (res.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${res.stdout}\n${res.stderr}`);
-}
-
 /** Migrations, the bulk seed, the directory entry, then X's and Y's rows, events and keys. */
-function prepare(now) {
+async function prepare(now) {
   const dir = resolve(ROOT, `.wrangler/bench/privacy-n${N}`);
-  rmSync(dir, { recursive: true, force: true });
-  wrangler(["d1", "migrations", "apply", "SHARD_0", "--local", ...ENV, "--persist-to", dir]);
-  wrangler(["d1", "migrations", "apply", "DIRECTORY", "--local", ...ENV, "--persist-to", dir]);
-  const d1Dir = resolve(dir, "v3/d1/miniflare-D1DatabaseObject");
-  const files = readdirSync(d1Dir)
-    .filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")
-    .map((f) => resolve(d1Dir, f));
-  const has = (file, table) => {
-    const db = new DatabaseSync(file);
-    try {
-      return Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table));
-    } finally {
-      db.close();
-    }
-  };
-  const shardFile = files.find((f) => has(f, "communications"));
-  const directoryFile = files.find((f) => has(f, "tenants"));
-  const directory = new DatabaseSync(directoryFile);
-  directory
-    .prepare("INSERT INTO tenants (tenant_id, shard, frozen, created_at) VALUES (?, 'SHARD_0', 0, ?)")
-    .run(BENCH_TENANT, new Date(now).toISOString());
-  directory.close();
+  const shardFile = await benchState(dir, BENCH_TENANT, now);
   const t0 = performance.now();
   seed(shardFile, N, now);
   const db = new DatabaseSync(shardFile);
@@ -157,78 +126,6 @@ function prepare(now) {
   }
 }
 
-function buildWorker() {
-  const out = resolve(ROOT, ".wrangler/bench/privacy-worker");
-  rmSync(out, { recursive: true, force: true });
-  wrangler(["deploy", "--dry-run", ...ENV, "--outdir", out]);
-  return resolve(out, "worker.js");
-}
-
-/** wrangler dev of the built bench Worker; every JSON log line it prints is kept. */
-async function start(dir, script) {
-  const child = spawn(
-    "wrangler",
-    [
-      "dev",
-      script,
-      "--no-bundle",
-      ...ENV,
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(PORT),
-      "--inspector-port",
-      String(INSPECTOR_PORT),
-      "--persist-to",
-      dir,
-      "--var",
-      `JWT_SECRET:${SECRET}`,
-      "--var",
-      `PROVIDER_SECRETS_KEY:${randomBytes(32).toString("base64")}`,
-      "--show-interactive-dev-session=false",
-    ],
-    {
-      cwd: ROOT,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-    },
-  );
-  const lines = [];
-  let partial = "";
-  child.stdout.on("data", (d) => {
-    const text = partial + d;
-    const parts = text.split("\n");
-    partial = parts.pop() ?? "";
-    for (const line of parts) {
-      const at = line.indexOf("{");
-      if (at < 0) continue;
-      try {
-        lines.push(JSON.parse(line.slice(at)));
-      } catch {}
-    }
-  });
-  let errors = "";
-  child.stderr.on("data", (d) => {
-    errors = (errors + d).slice(-4000);
-  });
-  const stop = () => {
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {}
-  };
-  process.once("exit", stop);
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${errors}`);
-    try {
-      if ((await fetch(`${ORIGIN}/__bench/static`)).ok) return { stop, lines };
-    } catch {}
-    await sleep(200);
-  }
-  stop();
-  throw new Error(`wrangler dev did not answer on ${ORIGIN}:\n${errors}`);
-}
-
 async function api(method, path, token, body) {
   const res = await fetch(`${BASE}${path}`, {
     method,
@@ -262,12 +159,19 @@ const ratio = (a, b) => (b ? (a / b).toFixed(2) : "n/a");
 
 const now = Date.now();
 log(`seeding ${fmt(N)} communications, customers X and Y with one in ${EVERY} each ...`);
-const prepared = prepare(now);
+const prepared = await prepare(now);
 log(
   `seeded in ${fmt(prepared.seedMs / 1000, 1)} s: X ${fmt(prepared.x)}, Y ${fmt(prepared.y)}, ${fmt(prepared.events)} events`,
 );
-const script = buildWorker();
-const worker = await start(prepared.dir, script);
+const script = buildWorker("privacy-worker");
+const worker = await startWorker({
+  dir: prepared.dir,
+  script,
+  port: PORT,
+  inspectorPort: INSPECTOR_PORT,
+  vars: { JWT_SECRET: SECRET, PROVIDER_SECRETS_KEY: randomBytes(32).toString("base64") },
+  logs: true,
+});
 const results = { size: N, share: 1 / EVERY, at: new Date(now).toISOString() };
 try {
   const admin = await mintToken({ role: "admin", tenant: BENCH_TENANT, secret: SECRET });
